@@ -1,0 +1,363 @@
+"""The model of a declared source and its validation.
+
+A source is one YAML file in this folder (or in a folder named by ETL_SOURCES_DIR). Loading
+validates every field and fails with the file, the field and the allowed values, so a wrong
+declaration never reaches a run. No dagster import here: the asset factories read the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONNECTORS = ("files",)
+FORMATS = ("csv",)
+PARTITIONING_TYPES = ("daily", "none")
+COLUMN_TYPES = ("string", "int", "float", "datetime", "bool")
+STANDARDISE_OPS = ("trim", "collapse_spaces", "upper", "lower", "title", "country")
+PII_METHODS = ("hmac",)
+HISTORY_TYPES = ("scd2",)
+DERIVED_KINDS = ("starts_with", "in", "product")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+DATE_PLACEHOLDER = "{date}"
+DEFAULT_PARTITION_COLUMN = "business_date"
+
+
+class SourceDeclarationError(ValueError):
+    """A declaration is wrong; the message names the file, the field and what is allowed."""
+
+    def __init__(self, file: Path | str, field_path: str, problem: str):
+        self.file = str(file)
+        self.field_path = field_path
+        super().__init__(f"{file}: field '{field_path}': {problem}")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str  # header in the landing file
+    target: str  # column name in silver
+    type: str
+    required: bool = False
+    format: str | None = None  # strptime format for datetime columns
+    standardise: tuple[str, ...] = ()
+    minimum: float | None = None
+    pii: str | None = None
+
+
+@dataclass(frozen=True)
+class DerivedSpec:
+    name: str
+    kind: str
+    column: str | None = None
+    value: Any = None
+    values: tuple[Any, ...] = ()
+    factors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    file: str
+    description: str
+    owners: tuple[str, ...]
+    connector: str
+    format: str
+    path: str
+    partitioning: str  # "daily" or "none"
+    date_column: str | None  # silver column whose day assigns a row to a partition
+    partition_column: str  # silver column holding that day (midnight), the partition_expr
+    late_arrival_days: int
+    columns: tuple[ColumnSpec, ...]
+    business_key: tuple[str, ...]
+    derived: tuple[DerivedSpec, ...] = ()
+    history_tracked: tuple[str, ...] | None = None  # set when silver is a type-2 history
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_daily(self) -> bool:
+        return self.partitioning == "daily"
+
+    @property
+    def is_history(self) -> bool:
+        return self.history_tracked is not None
+
+    @property
+    def raw_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_raw_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def target_columns(self) -> tuple[str, ...]:
+        return tuple(c.target for c in self.columns)
+
+    def column(self, target: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.target == target)
+
+
+class _Reader:
+    """Reads one YAML mapping, naming the file and field in every error."""
+
+    def __init__(self, file: Path):
+        self.file = file
+
+    def fail(self, field_path: str, problem: str) -> SourceDeclarationError:
+        return SourceDeclarationError(self.file, field_path, problem)
+
+    def mapping(self, value: Any, field_path: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(field_path, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def keys(self, data: dict, field_path: str, required: set[str], optional: set[str]) -> None:
+        missing = sorted(required - data.keys())
+        if missing:
+            raise self.fail(f"{field_path}{missing[0]}", "is required but missing")
+        unknown = sorted(data.keys() - required - optional)
+        if unknown:
+            allowed = ", ".join(sorted(required | optional))
+            raise self.fail(f"{field_path}{unknown[0]}", f"unknown field; allowed: {allowed}")
+
+    def text(self, value: Any, field_path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field_path, "expected a non-empty string")
+        return value
+
+    def choice(self, value: Any, field_path: str, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.fail(field_path, f"{value!r} is not one of: {', '.join(allowed)}")
+        return value
+
+    def identifier(self, value: Any, field_path: str) -> str:
+        value = self.text(value, field_path)
+        if not NAME_PATTERN.match(value):
+            raise self.fail(
+                field_path, f"{value!r} must be lower_snake_case (letters, digits, underscores)"
+            )
+        return value
+
+    def string_list(self, value: Any, field_path: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(field_path, "expected a list of strings")
+        return tuple(value)
+
+
+def load_source(file: Path | str) -> SourceSpec:
+    file = Path(file)
+    reader = _Reader(file)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SourceDeclarationError(file, "<document>", f"is not valid YAML: {exc}") from exc
+    data = reader.mapping(data, "<document>")
+    reader.keys(
+        data,
+        "",
+        required={"name", "connector", "format", "path", "partitioning", "columns"},
+        optional={"description", "owners", "business_key", "derived", "history"},
+    )
+    name = reader.identifier(data["name"], "name")
+    columns = _read_columns(reader, data["columns"])
+    targets = [c.target for c in columns]
+    partitioning, date_column, late_days, partition_column = _read_partitioning(reader, data["partitioning"], columns)
+    path = reader.text(data["path"], "path")
+    _check_path(reader, path, partitioning)
+    business_key = reader.string_list(data.get("business_key", []), "business_key")
+    for i, key in enumerate(business_key):
+        if key not in targets:
+            raise reader.fail(f"business_key[{i}]", f"{key!r} is not a column; columns: {targets}")
+    derived = _read_derived(reader, data.get("derived", []), targets)
+    history = _read_history(reader, data.get("history"), targets, business_key)
+    return SourceSpec(
+        name=name,
+        file=str(file),
+        description=str(data.get("description", "")).strip(),
+        owners=reader.string_list(data.get("owners", []), "owners"),
+        connector=reader.choice(data["connector"], "connector", CONNECTORS),
+        format=reader.choice(data["format"], "format", FORMATS),
+        path=path,
+        partitioning=partitioning,
+        date_column=date_column,
+        partition_column=partition_column,
+        late_arrival_days=late_days,
+        columns=columns,
+        business_key=business_key,
+        derived=derived,
+        history_tracked=history,
+    )
+
+
+def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise reader.fail("columns", "expected a non-empty list of columns")
+    columns, seen_names, seen_targets = [], set(), set()
+    for i, item in enumerate(raw):
+        where = f"columns[{i}]"
+        item = reader.mapping(item, where)
+        reader.keys(
+            item,
+            f"{where}.",
+            required={"name", "type"},
+            optional={"as", "required", "format", "standardise", "min", "pii"},
+        )
+        name = reader.text(item["name"], f"{where}.name")
+        target = reader.identifier(item.get("as", name), f"{where}.as")
+        col_type = reader.choice(item["type"], f"{where}.type", COLUMN_TYPES)
+        ops = reader.string_list(item.get("standardise", []), f"{where}.standardise")
+        for j, op in enumerate(ops):
+            reader.choice(op, f"{where}.standardise[{j}]", STANDARDISE_OPS)
+        if ops and col_type != "string":
+            raise reader.fail(f"{where}.standardise", "only string columns can be standardised")
+        fmt = item.get("format")
+        if fmt is not None and col_type != "datetime":
+            raise reader.fail(f"{where}.format", "only datetime columns take a format")
+        minimum = item.get("min")
+        if minimum is not None and (col_type not in ("int", "float") or isinstance(minimum, bool)
+                                    or not isinstance(minimum, int | float)):
+            raise reader.fail(f"{where}.min", "a number, allowed on int and float columns only")
+        pii = item.get("pii")
+        if pii is not None:
+            reader.choice(pii, f"{where}.pii", PII_METHODS)
+        if not isinstance(item.get("required", False), bool):
+            raise reader.fail(f"{where}.required", "expected true or false")
+        if name in seen_names:
+            raise reader.fail(f"{where}.name", f"{name!r} is declared twice")
+        if target in seen_targets:
+            raise reader.fail(f"{where}.as", f"{target!r} is declared twice")
+        seen_names.add(name)
+        seen_targets.add(target)
+        columns.append(
+            ColumnSpec(
+                name=name,
+                target=target,
+                type=col_type,
+                required=item.get("required", False),
+                format=fmt,
+                standardise=ops,
+                minimum=minimum,
+                pii=pii,
+            )
+        )
+    return tuple(columns)
+
+
+def _read_partitioning(
+    reader: _Reader, raw: Any, columns: tuple[ColumnSpec, ...]
+) -> tuple[str, str | None, int, str]:
+    raw = reader.mapping(raw, "partitioning")
+    reader.keys(
+        raw, "partitioning.", {"type"}, {"date_column", "late_arrival_days", "partition_column"}
+    )
+    kind = reader.choice(raw["type"], "partitioning.type", PARTITIONING_TYPES)
+    date_column = raw.get("date_column")
+    late_days = raw.get("late_arrival_days", 0)
+    if kind == "none" and (date_column or late_days):
+        raise reader.fail("partitioning", "date_column and late_arrival_days need type: daily")
+    if date_column is not None:
+        datetime_columns = [c.target for c in columns if c.type == "datetime"]
+        if date_column not in datetime_columns:
+            raise reader.fail(
+                "partitioning.date_column",
+                f"{date_column!r} is not a datetime column; datetime columns: {datetime_columns}",
+            )
+    if not isinstance(late_days, int) or isinstance(late_days, bool) or not 0 <= late_days <= 7:
+        raise reader.fail("partitioning.late_arrival_days", "expected a whole number from 0 to 7")
+    if late_days and date_column is None:
+        raise reader.fail("partitioning.late_arrival_days", "needs partitioning.date_column")
+    partition_column = reader.identifier(
+        raw.get("partition_column", DEFAULT_PARTITION_COLUMN), "partitioning.partition_column"
+    )
+    if partition_column in [c.target for c in columns]:
+        raise reader.fail("partitioning.partition_column", f"{partition_column!r} is a column")
+    return kind, date_column, late_days, partition_column
+
+
+def _check_path(reader: _Reader, path: str, partitioning: str) -> None:
+    if path.startswith("/") or ".." in Path(path).parts:
+        raise reader.fail("path", f"{path!r} must be relative to the landing directory")
+    if partitioning == "daily" and DATE_PLACEHOLDER not in path:
+        raise reader.fail("path", f"a daily source needs {DATE_PLACEHOLDER} in its path")
+    if partitioning == "none" and DATE_PLACEHOLDER in path:
+        raise reader.fail("path", f"{DATE_PLACEHOLDER} needs partitioning type: daily")
+
+
+def _read_derived(reader: _Reader, raw: Any, targets: list[str]) -> tuple[DerivedSpec, ...]:
+    if not isinstance(raw, list):
+        raise reader.fail("derived", "expected a list")
+    derived = []
+    for i, item in enumerate(raw):
+        where = f"derived[{i}]"
+        item = reader.mapping(item, where)
+        reader.keys(item, f"{where}.", {"name"}, set(DERIVED_KINDS))
+        name = reader.identifier(item["name"], f"{where}.name")
+        if name in targets or any(d.name == name for d in derived):
+            raise reader.fail(f"{where}.name", f"{name!r} is already a column")
+        kinds = [k for k in DERIVED_KINDS if k in item]
+        if len(kinds) != 1:
+            raise reader.fail(where, f"needs exactly one of: {', '.join(DERIVED_KINDS)}")
+        kind = kinds[0]
+        body = item[kind]
+        if kind == "product":
+            factors = reader.string_list(body, f"{where}.product")
+            for factor in factors:
+                if factor not in targets:
+                    raise reader.fail(f"{where}.product", f"{factor!r} is not a column")
+            derived.append(DerivedSpec(name=name, kind=kind, factors=factors))
+            continue
+        body = reader.mapping(body, f"{where}.{kind}")
+        value_key = "value" if kind == "starts_with" else "values"
+        reader.keys(body, f"{where}.{kind}.", {"column", value_key}, set())
+        column = body["column"]
+        if column not in targets:
+            raise reader.fail(f"{where}.{kind}.column", f"{column!r} is not a column; {targets}")
+        if kind == "starts_with":
+            value = reader.text(body["value"], f"{where}.{kind}.value")
+            derived.append(DerivedSpec(name=name, kind=kind, column=column, value=value))
+        else:
+            values = body["values"]
+            if not isinstance(values, list) or not values:
+                raise reader.fail(f"{where}.in.values", "expected a non-empty list")
+            derived.append(DerivedSpec(name=name, kind=kind, column=column, values=tuple(values)))
+    return tuple(derived)
+
+
+def _read_history(
+    reader: _Reader, raw: Any, targets: list[str], business_key: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    raw = reader.mapping(raw, "history")
+    reader.keys(raw, "history.", {"type", "tracked"}, set())
+    reader.choice(raw["type"], "history.type", HISTORY_TYPES)
+    tracked = reader.string_list(raw["tracked"], "history.tracked")
+    for i, col in enumerate(tracked):
+        if col not in targets:
+            raise reader.fail(f"history.tracked[{i}]", f"{col!r} is not a column; {targets}")
+    if not business_key:
+        raise reader.fail("business_key", "a history needs a business key")
+    return tracked
+
+
+def default_sources_dir() -> Path:
+    return Path(__file__).parent
+
+
+def load_sources(directory: Path | str | None = None) -> dict[str, SourceSpec]:
+    """Every `*.yaml` declaration in `directory`, keyed by source name."""
+    directory = Path(directory) if directory else default_sources_dir()
+    specs: dict[str, SourceSpec] = {}
+    for file in sorted(directory.glob("*.yaml")):
+        spec = load_source(file)
+        if spec.name in specs:
+            raise SourceDeclarationError(
+                file, "name", f"{spec.name!r} is already declared in {specs[spec.name].file}"
+            )
+        specs[spec.name] = spec
+    return specs
