@@ -1,0 +1,524 @@
+"""The Parquet lake: one Parquet file per asset, or per partition of a partitioned asset.
+
+Layout under ``base_path`` (a local directory or any fsspec URL)::
+
+    <base>/<asset key path>.parquet                  e.g. lake/gold/customer_rfm.parquet
+    <base>/<asset key path>/<partition key>.parquet  e.g. lake/bronze/orders/2024-01-05.parquet
+
+Why not Dagster's ``UPathIOManager``: it refuses an output that covers several partitions,
+so a single-run backfill could not be stored. This manager splits such an output into one
+file per partition with the asset's ``partition_expr`` column.
+
+Guarantees:
+- a file is replaced atomically (temporary file + rename): a crash leaves the old file or the
+  new one, never half of one;
+- the same frame always gives the same bytes (no timestamps in the file);
+- pandas dtypes round-trip, including nullable and pyarrow-backed ones.
+"""
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import Field
+from upath import UPath
+
+SUFFIX = ".parquet"
+PARTITION_EXPR = "partition_expr"  # asset metadata: the datetime column that says a row's day
+ALLOW_MISSING_PARTITIONS = "allow_missing_partitions"  # AssetIn metadata: skip missing files
+MISSING_PARTITIONS_ATTR = "missing_partitions"  # df.attrs key listing the skipped partitions
+
+_LOCAL_PROTOCOLS = ("", "file", "local")
+_PYARROW_STRING = pd.StringDtype("pyarrow")  # "string[pyarrow]"
+_READ_THREADS = 8
+_SHOWN_KEYS = 5  # how many partition keys an error message spells out
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+def lake_path(
+    base_path: str | os.PathLike,
+    asset_key: dg.AssetKey | str | Sequence[str],
+    partition_key: str | None = None,
+) -> UPath:
+    """Where the lake stores an asset (``partition_key=None``) or one partition of it.
+
+    ``asset_key`` may be an ``AssetKey``, a list of path components or a ``"a/b"`` string.
+    """
+    components = _asset_key(asset_key).path
+    if partition_key is None:
+        *folders, name = components
+        return UPath(base_path).joinpath(*map(_path_segment, folders), _path_segment(name) + SUFFIX)
+    return _asset_directory(base_path, asset_key) / (_path_segment(partition_key) + SUFFIX)
+
+
+def _asset_directory(base_path: str | os.PathLike, asset_key) -> UPath:
+    return UPath(base_path).joinpath(*map(_path_segment, _asset_key(asset_key).path))
+
+
+def _asset_key(asset_key: dg.AssetKey | str | Sequence[str]) -> dg.AssetKey:
+    if isinstance(asset_key, str):
+        return dg.AssetKey.from_user_string(asset_key)
+    return dg.AssetKey.from_coercible(asset_key)
+
+
+def _path_segment(text: str) -> str:
+    # A key must stay one path segment inside its parent: escape separators and dot-dirs.
+    segment = text.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+    return {".": "%2E", "..": "%2E%2E"}.get(segment, segment)
+
+
+def _is_local(path: UPath) -> bool:
+    return path.protocol in _LOCAL_PROTOCOLS
+
+
+def _describe(asset_key: dg.AssetKey) -> str:
+    return asset_key.to_user_string()
+
+
+def _first_keys(keys: Sequence[str]) -> str:
+    shown = ", ".join(keys[:_SHOWN_KEYS])
+    hidden = len(keys) - _SHOWN_KEYS
+    return f"{shown} (and {hidden} more)" if hidden > 0 else shown
+
+
+# ------------------------------------------------------------------ pandas <-> arrow
+
+
+def frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """Convert a frame to Arrow, recording what pyarrow forgets about string storage."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return _remember_pyarrow_string_storage(table, frame)
+
+
+def _remember_pyarrow_string_storage(table: pa.Table, frame: pd.DataFrame) -> pa.Table:
+    # pyarrow records both string[python] and string[pyarrow] as "string", which reads back
+    # as string[python]. Naming the storage in the pandas metadata makes it round-trip.
+    pyarrow_strings = {name for name, dtype in frame.dtypes.items() if dtype == _PYARROW_STRING}
+    if not pyarrow_strings or not table.schema.metadata or b"pandas" not in table.schema.metadata:
+        return table
+    pandas_metadata = json.loads(table.schema.metadata[b"pandas"])
+    for column in pandas_metadata["columns"]:
+        if column["name"] in pyarrow_strings:
+            column["numpy_type"] = "string[pyarrow]"
+    metadata = {**table.schema.metadata, b"pandas": json.dumps(pandas_metadata).encode()}
+    return table.replace_schema_metadata(metadata)
+
+
+def write_parquet(table: pa.Table, sink) -> None:
+    """Serialize ``table`` into an open binary file with fixed options (deterministic bytes)."""
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        version="2.6",
+        data_page_version="1.0",
+        use_dictionary=True,
+        write_statistics=True,
+    )
+
+
+# ------------------------------------------------------------------- atomic writes
+
+
+@dataclass(frozen=True)
+class _StagedFile:
+    temporary: UPath
+    target: UPath
+    size: int
+    rows: int
+
+
+def _stage(table: pa.Table, target: UPath) -> _StagedFile:
+    """Write ``table`` next to ``target`` under a hidden temporary name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if _is_local(temporary):
+            with open(temporary.path, "wb") as sink:
+                write_parquet(table, sink)
+                size = sink.tell()
+                sink.flush()
+                os.fsync(sink.fileno())  # the bytes are on disk before the rename exposes them
+        else:
+            with temporary.open("wb") as sink:
+                write_parquet(table, sink)
+                size = sink.tell()
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+    return _StagedFile(temporary=temporary, target=target, size=size, rows=table.num_rows)
+
+
+def _commit(staged: _StagedFile) -> None:
+    """Move a staged file over its target: atomic locally, best-effort elsewhere."""
+    if _is_local(staged.target):
+        os.replace(staged.temporary.path, staged.target.path)
+        _fsync_directory(staged.target.parent.path)
+    else:
+        # Object stores have no rename: mv is copy + delete. Each object appears whole,
+        # but a crash between the two steps can leave the hidden temporary behind.
+        staged.target.fs.mv(staged.temporary.path, staged.target.path)
+
+
+def _fsync_directory(directory: str) -> None:
+    # Makes the rename itself durable; not possible on every platform, hence best-effort.
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _remove_quietly(path: UPath) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _write_all(tables_by_target: Mapping[UPath, pa.Table]) -> list[_StagedFile]:
+    """Stage every file first, then rename them all: a failure while writing changes nothing."""
+    staged: list[_StagedFile] = []
+    try:
+        for target, table in tables_by_target.items():
+            staged.append(_stage(table, target))
+    except BaseException:
+        for file in staged:
+            _remove_quietly(file.temporary)
+        raise
+    for file in staged:
+        _commit(file)
+    return staged
+
+
+# ------------------------------------------------------- splitting a backfill output
+
+
+def partition_positions(stamps: pd.DatetimeIndex, windows: Sequence[dg.TimeWindow]) -> np.ndarray:
+    """For each row, the index of the time window holding its stamp; -1 when none does."""
+    intervals = pd.IntervalIndex.from_arrays(
+        pd.DatetimeIndex([window.start for window in windows]),
+        pd.DatetimeIndex([window.end for window in windows]),
+        closed="left",
+    )
+    return intervals.get_indexer(stamps)
+
+
+def split_by_position(table: pa.Table, positions: np.ndarray, count: int) -> list[pa.Table]:
+    """Cut ``table`` into ``count`` tables, row i going to piece ``positions[i]``.
+
+    Rows keep their order; a piece with no rows is an empty table with the same schema.
+    """
+    if len(positions) and np.any(np.diff(positions) < 0):
+        # One stable sort, then zero-copy slices: O(n log n) however many partitions.
+        order = np.argsort(positions, kind="stable")
+        table, positions = table.take(pa.array(order)), positions[order]
+    counts = np.bincount(positions, minlength=count)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return [table.slice(offset, rows) for offset, rows in zip(offsets, counts, strict=True)]
+
+
+def _timestamps(values: pd.Series, timezone: str) -> pd.DatetimeIndex:
+    # Naive datetimes are read in the partitions' timezone, aware ones converted to it.
+    stamps = pd.DatetimeIndex(pd.to_datetime(values))
+    if stamps.tz is None:
+        return stamps.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    return stamps.tz_convert(timezone)
+
+
+def _days(stamps: pd.DatetimeIndex) -> list[str]:
+    days = pd.Series(stamps.strftime("%Y-%m-%d")).fillna("<null>")
+    return sorted(days.unique())
+
+
+# ------------------------------------------------------------------ reading files
+
+
+def _read_file(path: UPath, asset_key: dg.AssetKey, partition_key: str | None) -> pa.Table:
+    """Read one Parquet file with pyarrow; an unreadable file becomes an actionable Failure."""
+    try:
+        if _is_local(path):
+            with pq.ParquetFile(path.path) as parquet_file:
+                return parquet_file.read()
+        with pq.ParquetFile(path.path, filesystem=path.fs) as parquet_file:
+            return parquet_file.read()
+    except (pa.ArrowException, OSError) as error:
+        what = _describe(asset_key)
+        if partition_key is not None:
+            what += f" for partition {partition_key}"
+        raise dg.Failure(
+            description=(
+                f"Cannot read {path}: {error}. The file is corrupt or not Parquet; "
+                f"re-materialize {what} to rewrite it."
+            ),
+            metadata={"path": dg.MetadataValue.path(str(path))},
+            allow_retries=False,
+        ) from error
+
+
+def _read_partition_files(paths: Mapping[str, UPath], asset_key: dg.AssetKey) -> list[pa.Table]:
+    """Read the files in the mapping's order; in parallel, since object stores are slow per file."""
+    if len(paths) <= 1:
+        return [_read_file(path, asset_key, key) for key, path in paths.items()]
+    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+        return list(pool.map(lambda item: _read_file(item[1], asset_key, item[0]), paths.items()))
+
+
+def _file_names(directory: UPath) -> set[str]:
+    try:
+        return {child.name for child in directory.iterdir()}
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+
+
+def _existing_partitions(directory: UPath, paths: Mapping[str, UPath]) -> set[str]:
+    """Which partitions have a file: one exists() for one key, one listing for many."""
+    if len(paths) == 1:
+        return {key for key, path in paths.items() if path.exists()}
+    names = _file_names(directory)
+    return {key for key, path in paths.items() if path.name in names}
+
+
+def _concat(tables: list[pa.Table], asset_key: dg.AssetKey) -> pa.Table:
+    try:
+        # "permissive" unifies schemas that drifted between runs (a new column, int32->int64).
+        return pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowException as error:
+        raise dg.Failure(
+            description=(
+                f"The partitions of {_describe(asset_key)} have incompatible schemas: {error}. "
+                "Re-materialize the older partitions with the current code."
+            ),
+            allow_retries=False,
+        ) from error
+
+
+# -------------------------------------------------------------------- IO manager
+
+
+class ParquetLakeIOManager(dg.ConfigurableIOManager):
+    """Stores pandas DataFrames in the Parquet lake, one file per asset or per partition.
+
+    Output: a single-run backfill (several partitions in one run) is split into one file
+    per partition by the column named in the asset's ``partition_expr`` metadata.
+    Input: partitions are read with pyarrow and concatenated in partition order; missing
+    ones fail unless the input sets ``AssetIn(metadata={"allow_missing_partitions": True})``.
+    """
+
+    base_path: str = Field(
+        description="Root of the lake: a local directory or an fsspec URL (s3://bucket/lake).",
+    )
+
+    # ---------------------------------------------------------------- output
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        asset_key = self._require_asset_key(context)
+        frame = self._require_frame(obj, asset_key)
+        started = time.perf_counter()
+        table = frame_to_table(frame)
+        tables_by_target = self._tables_by_target(context, asset_key, frame, table)
+        written = _write_all(tables_by_target)
+        seconds = time.perf_counter() - started
+
+        one_file = len(written) == 1
+        shown_path = written[0].target if one_file else _asset_directory(self.base_path, asset_key)
+        metadata: dict[str, dg.MetadataValue] = {
+            "dagster/row_count": dg.MetadataValue.int(frame.shape[0]),
+            "bytes": dg.MetadataValue.int(sum(file.size for file in written)),
+            "files": dg.MetadataValue.int(len(written)),
+            "path": dg.MetadataValue.path(str(shown_path)),
+            "write_seconds": dg.MetadataValue.float(round(seconds, 4)),
+        }
+        if len(written) > 1:
+            # Dagster copies this metadata onto each partition's event: say what went where.
+            metadata["rows_per_partition"] = dg.MetadataValue.json(
+                {file.target.name.removesuffix(SUFFIX): file.rows for file in written}
+            )
+        context.add_output_metadata(metadata)
+
+    def _tables_by_target(
+        self,
+        context: dg.OutputContext,
+        asset_key: dg.AssetKey,
+        frame: pd.DataFrame,
+        table: pa.Table,
+    ) -> dict[UPath, pa.Table]:
+        if not context.has_asset_partitions:
+            return {lake_path(self.base_path, asset_key): table}
+        keys = list(context.asset_partition_keys)
+        if len(keys) == 1:
+            return {lake_path(self.base_path, asset_key, keys[0]): table}
+        pieces = self._split_backfill_output(context, asset_key, frame, table, keys)
+        return {
+            lake_path(self.base_path, asset_key, key): piece
+            for key, piece in zip(keys, pieces, strict=True)
+        }
+
+    def _split_backfill_output(
+        self,
+        context: dg.OutputContext,
+        asset_key: dg.AssetKey,
+        frame: pd.DataFrame,
+        table: pa.Table,
+        keys: list[str],
+    ) -> list[pa.Table]:
+        name = _describe(asset_key)
+        key_range = f"{keys[0]}..{keys[-1]}"
+        column = (context.definition_metadata or {}).get(PARTITION_EXPR)
+        if not column:
+            raise dg.Failure(
+                description=(
+                    f"{name} returned one frame for {len(keys)} partitions ({key_range}), but the "
+                    f"asset has no '{PARTITION_EXPR}' metadata, so the lake cannot tell which rows "
+                    f"belong to which partition. Add metadata={{'{PARTITION_EXPR}': '<datetime "
+                    "column>'} to the asset, or backfill it one run per partition."
+                ),
+                allow_retries=False,
+            )
+        partitions_def = context.asset_partitions_def
+        if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+            raise dg.Failure(
+                description=(
+                    f"{name} returned one frame for {len(keys)} partitions ({key_range}); the lake "
+                    "only splits outputs of time-window (e.g. daily) partitioned assets. "
+                    "Backfill it one run per partition."
+                ),
+                allow_retries=False,
+            )
+        if column not in frame.columns:
+            raise dg.Failure(
+                description=(
+                    f"{name}: its '{PARTITION_EXPR}' column '{column}' is not in the output "
+                    f"(columns: {', '.join(map(str, frame.columns))})."
+                ),
+                allow_retries=False,
+            )
+        try:
+            stamps = _timestamps(frame[column], partitions_def.timezone)
+        except (ValueError, TypeError) as error:
+            raise dg.Failure(
+                description=f"{name}: column '{column}' cannot be read as datetimes: {error}",
+                allow_retries=False,
+            ) from error
+
+        windows = [partitions_def.time_window_for_partition_key(key) for key in keys]
+        positions = partition_positions(stamps, windows)
+        outside = positions == -1
+        if outside.any():
+            days = _days(stamps[outside])
+            raise dg.Failure(
+                description=(
+                    f"{name}: {int(outside.sum())} rows have a '{column}' value outside the "
+                    f"partitions of this run ({key_range}), on days {_first_keys(days)}. "
+                    "Nothing was written: the lake never drops rows. Make the asset return only "
+                    "rows of the run's partitions, or backfill a range that covers these days."
+                ),
+                metadata={"offending_days": days[:100], "range": key_range},
+                allow_retries=False,
+            )
+        return split_by_position(table, positions, len(keys))
+
+    # ----------------------------------------------------------------- input
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        asset_key = self._require_asset_key(context)
+        if not context.has_asset_partitions:
+            return self._load_whole_asset(asset_key)
+        return self._load_partitions(context, asset_key)
+
+    def _load_whole_asset(self, asset_key: dg.AssetKey) -> pd.DataFrame:
+        path = lake_path(self.base_path, asset_key)
+        if not path.exists():
+            name = _describe(asset_key)
+            raise dg.Failure(
+                description=(
+                    f"{name} has not been materialized: no file at {path}. "
+                    f"Materialize {name} first."
+                ),
+                allow_retries=False,
+            )
+        return _read_file(path, asset_key, None).to_pandas()
+
+    def _load_partitions(self, context: dg.InputContext, asset_key: dg.AssetKey) -> pd.DataFrame:
+        keys = list(context.asset_partition_keys)  # in partition order
+        paths = {key: lake_path(self.base_path, asset_key, key) for key in keys}
+        existing = _existing_partitions(_asset_directory(self.base_path, asset_key), paths)
+        missing = [key for key in keys if key not in existing]
+        allow_missing = bool((context.definition_metadata or {}).get(ALLOW_MISSING_PARTITIONS))
+
+        if missing and not allow_missing:
+            raise self._missing_partitions_failure(asset_key, missing, paths[missing[0]])
+        if missing:
+            context.log.warning(
+                f"{_describe(asset_key)}: {len(missing)} of {len(keys)} partitions have no file "
+                f"and were skipped ({_first_keys(missing)}); "
+                f"see df.attrs['{MISSING_PARTITIONS_ATTR}']."
+            )
+
+        tables = _read_partition_files(
+            {key: path for key, path in paths.items() if key in existing}, asset_key
+        )
+        context.log.debug(f"Read {len(tables)} partition files of {_describe(asset_key)}.")
+        frame = _concat(tables, asset_key).to_pandas() if tables else pd.DataFrame()
+        if allow_missing:
+            frame.attrs[MISSING_PARTITIONS_ATTR] = missing
+        return frame
+
+    @staticmethod
+    def _missing_partitions_failure(
+        asset_key: dg.AssetKey, missing: list[str], example_path: UPath
+    ) -> dg.Failure:
+        name = _describe(asset_key)
+        return dg.Failure(
+            description=(
+                f"{name} is missing {len(missing)} partition(s) this step needs: "
+                f"{_first_keys(missing)} (expected e.g. {example_path}). Materialize {name} for "
+                "these partitions first, or, if the asset can work without them, set "
+                f"AssetIn(metadata={{'{ALLOW_MISSING_PARTITIONS}': True}}) on the input."
+            ),
+            metadata={"missing_partitions": missing[:100], "missing_count": len(missing)},
+            allow_retries=False,
+        )
+
+    # ---------------------------------------------------------------- checks
+
+    @staticmethod
+    def _require_asset_key(context: dg.InputContext | dg.OutputContext) -> dg.AssetKey:
+        if not context.has_asset_key:
+            raise dg.Failure(
+                description=(
+                    "ParquetLakeIOManager stores asset outputs only; this op output has no asset "
+                    "key. Use another IO manager for plain ops."
+                ),
+                allow_retries=False,
+            )
+        return context.asset_key
+
+    @staticmethod
+    def _require_frame(obj: object, asset_key: dg.AssetKey) -> pd.DataFrame:
+        if isinstance(obj, pd.DataFrame):
+            return obj
+        raise dg.Failure(
+            description=(
+                f"{_describe(asset_key)} returned {type(obj).__name__}; the Parquet lake stores "
+                "pandas DataFrames only. Return a DataFrame, or annotate the asset '-> None' if it "
+                "stores nothing."
+            ),
+            allow_retries=False,
+        )
