@@ -70,8 +70,14 @@ from pathlib import Path
 import numpy as np
 
 ORDERS_HEADER = (
-    "InvoiceNo", "StockCode", "Description", "Quantity",
-    "InvoiceDate", "UnitPrice", "CustomerID", "Country",
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
 )
 CUSTOMERS_HEADER = ("CustomerID", "Email", "Country")
 PRODUCTS_HEADER = ("StockCode", "Description", "Category", "UnitPrice")
@@ -106,10 +112,23 @@ REJECTING_KINDS: tuple[str, ...] = (
 
 # Keys of one day's orders counts in the manifest, in the order they are written.
 ORDER_COUNT_KEYS: tuple[str, ...] = (
-    "lines", "duplicates", "cancellations", "missing_customer_id", "zero_price",
-    "negative_price", "non_product", "description_noise", "country_noise", "country_alias",
-    "unparseable_quantity", "unparseable_date", "missing_invoice_no", "missing_stock_code",
-    "latin1", "late_rows", "rejected",
+    "lines",
+    "duplicates",
+    "cancellations",
+    "missing_customer_id",
+    "zero_price",
+    "negative_price",
+    "non_product",
+    "description_noise",
+    "country_noise",
+    "country_alias",
+    "unparseable_quantity",
+    "unparseable_date",
+    "missing_invoice_no",
+    "missing_stock_code",
+    "latin1",
+    "late_rows",
+    "rejected",
 )
 
 CUSTOMER_CHANGE_RATE = 0.005  # share of existing customers changing country or email a day
@@ -130,15 +149,43 @@ MAX_CUSTOMERS = 1_000_000
 COUNTRY_ALIASES = ("EIRE", "RSA", "USA", "Unspecified")
 # Country list of the original data set with a rough share of customers.
 COUNTRY_WEIGHTS: dict[str, float] = {
-    "United Kingdom": 0.85, "Germany": 0.022, "France": 0.02, "EIRE": 0.018,
-    "Spain": 0.007, "Netherlands": 0.007, "Belgium": 0.006, "Switzerland": 0.006,
-    "Portugal": 0.005, "Australia": 0.004, "Norway": 0.004, "Italy": 0.004,
-    "Channel Islands": 0.003, "Finland": 0.003, "Cyprus": 0.002, "Sweden": 0.002,
-    "Unspecified": 0.002, "Austria": 0.002, "Denmark": 0.002, "Japan": 0.002,
-    "Poland": 0.002, "Israel": 0.001, "USA": 0.001, "Hong Kong": 0.001, "Singapore": 0.001,
-    "Iceland": 0.001, "Canada": 0.001, "Greece": 0.001, "Malta": 0.001, "RSA": 0.001,
-    "Lithuania": 0.001, "Bahrain": 0.001, "Lebanon": 0.001, "United Arab Emirates": 0.001,
-    "Saudi Arabia": 0.001, "Czech Republic": 0.001, "Brazil": 0.001,
+    "United Kingdom": 0.85,
+    "Germany": 0.022,
+    "France": 0.02,
+    "EIRE": 0.018,
+    "Spain": 0.007,
+    "Netherlands": 0.007,
+    "Belgium": 0.006,
+    "Switzerland": 0.006,
+    "Portugal": 0.005,
+    "Australia": 0.004,
+    "Norway": 0.004,
+    "Italy": 0.004,
+    "Channel Islands": 0.003,
+    "Finland": 0.003,
+    "Cyprus": 0.002,
+    "Sweden": 0.002,
+    "Unspecified": 0.002,
+    "Austria": 0.002,
+    "Denmark": 0.002,
+    "Japan": 0.002,
+    "Poland": 0.002,
+    "Israel": 0.001,
+    "USA": 0.001,
+    "Hong Kong": 0.001,
+    "Singapore": 0.001,
+    "Iceland": 0.001,
+    "Canada": 0.001,
+    "Greece": 0.001,
+    "Malta": 0.001,
+    "RSA": 0.001,
+    "Lithuania": 0.001,
+    "Bahrain": 0.001,
+    "Lebanon": 0.001,
+    "United Arab Emirates": 0.001,
+    "Saudi Arabia": 0.001,
+    "Czech Republic": 0.001,
+    "Brazil": 0.001,
     "European Community": 0.001,
 }
 COUNTRIES = np.array(list(COUNTRY_WEIGHTS), dtype=object)
@@ -157,53 +204,202 @@ NON_PRODUCT_CATEGORY = "Non-product"
 # Product names are "<size><colour> <motif> <item>", like "JUMBO RED RETROSPOT LUNCH BAG".
 NAME_SIZES = ("", "SMALL ", "LARGE ", "JUMBO ", "MINI ", "SET OF 3 ", "SET OF 6 ", "PACK OF 12 ")
 NAME_COLOURS = (
-    "WHITE", "RED", "PINK", "BLUE", "GREEN", "IVORY", "BLACK", "CREAM", "PAPER", "GLASS",
-    "VINTAGE", "RETRO", "ANTIQUE SILVER", "PASTEL", "WOODEN", "ENAMEL",
+    "WHITE",
+    "RED",
+    "PINK",
+    "BLUE",
+    "GREEN",
+    "IVORY",
+    "BLACK",
+    "CREAM",
+    "PAPER",
+    "GLASS",
+    "VINTAGE",
+    "RETRO",
+    "ANTIQUE SILVER",
+    "PASTEL",
+    "WOODEN",
+    "ENAMEL",
 )
 NAME_MOTIFS = (
-    "HANGING HEART", "RETROSPOT", "POLKADOT", "SPACEBOY", "REGENCY", "DOLLY GIRL", "WOODLAND",
-    "SKULL", "STRAWBERRY", "BIRD", "LOVE", "CHRISTMAS", "PARIS", "SUKI", "ROSE", "SNOWFLAKE",
-    "VICTORIAN", "ALPHABET", "CIRCUS PARADE", "LONDON",
+    "HANGING HEART",
+    "RETROSPOT",
+    "POLKADOT",
+    "SPACEBOY",
+    "REGENCY",
+    "DOLLY GIRL",
+    "WOODLAND",
+    "SKULL",
+    "STRAWBERRY",
+    "BIRD",
+    "LOVE",
+    "CHRISTMAS",
+    "PARIS",
+    "SUKI",
+    "ROSE",
+    "SNOWFLAKE",
+    "VICTORIAN",
+    "ALPHABET",
+    "CIRCUS PARADE",
+    "LONDON",
 )
 NAME_ITEMS = {  # item -> category
-    "T-LIGHT HOLDER": "Lighting", "LANTERN": "Lighting", "NIGHT LIGHT": "Lighting",
-    "CAKESTAND 3 TIER": "Kitchen", "TEA CUP AND SAUCER": "Kitchen", "MUG": "Kitchen",
-    "BAKING SET": "Kitchen", "LUNCH BOX": "Kitchen", "CAKE TINS": "Kitchen",
-    "SHOPPER BAG": "Bags", "LUNCH BAG": "Bags", "CHARLOTTE BAG": "Bags", "TOTE BAG": "Bags",
-    "NOTEBOOK": "Stationery", "WRAPPING PAPER": "Stationery", "GREETING CARD": "Stationery",
-    "PENCILS": "Stationery", "STICKER SHEET": "Stationery",
-    "BUNTING": "Party", "PAPER CHAIN KIT": "Party", "PARTY NAPKINS": "Party",
+    "T-LIGHT HOLDER": "Lighting",
+    "LANTERN": "Lighting",
+    "NIGHT LIGHT": "Lighting",
+    "CAKESTAND 3 TIER": "Kitchen",
+    "TEA CUP AND SAUCER": "Kitchen",
+    "MUG": "Kitchen",
+    "BAKING SET": "Kitchen",
+    "LUNCH BOX": "Kitchen",
+    "CAKE TINS": "Kitchen",
+    "SHOPPER BAG": "Bags",
+    "LUNCH BAG": "Bags",
+    "CHARLOTTE BAG": "Bags",
+    "TOTE BAG": "Bags",
+    "NOTEBOOK": "Stationery",
+    "WRAPPING PAPER": "Stationery",
+    "GREETING CARD": "Stationery",
+    "PENCILS": "Stationery",
+    "STICKER SHEET": "Stationery",
+    "BUNTING": "Party",
+    "PAPER CHAIN KIT": "Party",
+    "PARTY NAPKINS": "Party",
     "BALLOONS": "Party",
-    "DOORMAT": "Home Decor", "CUSHION COVER": "Home Decor", "PHOTO FRAME": "Home Decor",
-    "WALL CLOCK": "Home Decor", "METAL SIGN": "Home Decor", "COAT RACK": "Home Decor",
-    "CANDLE": "Home Decor", "ALARM CLOCK": "Home Decor",
-    "HOT WATER BOTTLE": "Gifts", "HAND WARMER": "Gifts", "KEY RING": "Gifts",
+    "DOORMAT": "Home Decor",
+    "CUSHION COVER": "Home Decor",
+    "PHOTO FRAME": "Home Decor",
+    "WALL CLOCK": "Home Decor",
+    "METAL SIGN": "Home Decor",
+    "COAT RACK": "Home Decor",
+    "CANDLE": "Home Decor",
+    "ALARM CLOCK": "Home Decor",
+    "HOT WATER BOTTLE": "Gifts",
+    "HAND WARMER": "Gifts",
+    "KEY RING": "Gifts",
     "TRINKET BOX": "Gifts",
-    "PLAYHOUSE": "Toys", "SPINNING TOP": "Toys", "JIGSAW": "Toys", "SKITTLES": "Toys",
-    "PLANT POT": "Garden", "WATERING CAN": "Garden", "BIRD HOUSE": "Garden",
-    "TREE ORNAMENT": "Christmas", "ADVENT CALENDAR": "Christmas",
+    "PLAYHOUSE": "Toys",
+    "SPINNING TOP": "Toys",
+    "JIGSAW": "Toys",
+    "SKITTLES": "Toys",
+    "PLANT POT": "Garden",
+    "WATERING CAN": "Garden",
+    "BIRD HOUSE": "Garden",
+    "TREE ORNAMENT": "Christmas",
+    "ADVENT CALENDAR": "Christmas",
 }
 # A few names carry a comma, so that the CSV quoting is exercised.
 NAME_COMMA_SUFFIXES = (", ASSORTED", ", ASSORTED COLOURS", ", GIFT BOXED")
 NAME_COMMA_SHARE = 0.04
-PRICE_POINTS_PENCE = np.array([
-    29, 39, 42, 55, 65, 79, 85, 125, 145, 165, 195, 210, 255, 295, 375, 425, 495, 595,
-    795, 850, 995, 1275, 1495, 1695, 2495, 3995,
-])
+PRICE_POINTS_PENCE = np.array(
+    [
+        29,
+        39,
+        42,
+        55,
+        65,
+        79,
+        85,
+        125,
+        145,
+        165,
+        195,
+        210,
+        255,
+        295,
+        375,
+        425,
+        495,
+        595,
+        795,
+        850,
+        995,
+        1275,
+        1495,
+        1695,
+        2495,
+        3995,
+    ]
+)
 QUANTITIES = np.array([1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 36, 48, 72, 96, 144])
 QUANTITY_PROBS = np.array([20, 12, 8, 7, 12, 4, 4, 14, 3, 7, 2, 3, 1, 1, 1]) / 99
 
 FIRST_NAMES = (
-    "james", "mary", "john", "patricia", "robert", "jennifer", "michael", "linda", "william",
-    "elizabeth", "david", "susan", "richard", "jessica", "joseph", "sarah", "thomas", "karen",
-    "charles", "nancy", "oliver", "amelia", "harry", "isla", "jack", "emily", "george", "ava",
-    "noah", "sophie", "pierre", "claire", "hans", "anna", "sean", "aoife", "lars", "ingrid",
+    "james",
+    "mary",
+    "john",
+    "patricia",
+    "robert",
+    "jennifer",
+    "michael",
+    "linda",
+    "william",
+    "elizabeth",
+    "david",
+    "susan",
+    "richard",
+    "jessica",
+    "joseph",
+    "sarah",
+    "thomas",
+    "karen",
+    "charles",
+    "nancy",
+    "oliver",
+    "amelia",
+    "harry",
+    "isla",
+    "jack",
+    "emily",
+    "george",
+    "ava",
+    "noah",
+    "sophie",
+    "pierre",
+    "claire",
+    "hans",
+    "anna",
+    "sean",
+    "aoife",
+    "lars",
+    "ingrid",
 )
 LAST_NAMES = (
-    "smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies", "robinson",
-    "wright", "thompson", "evans", "walker", "white", "roberts", "green", "hall", "wood",
-    "jackson", "clarke", "martin", "bernard", "dubois", "muller", "schmidt", "murphy",
-    "kelly", "garcia", "silva", "jansen", "peeters", "rossi", "hansen", "nielsen", "novak",
+    "smith",
+    "jones",
+    "taylor",
+    "brown",
+    "williams",
+    "wilson",
+    "johnson",
+    "davies",
+    "robinson",
+    "wright",
+    "thompson",
+    "evans",
+    "walker",
+    "white",
+    "roberts",
+    "green",
+    "hall",
+    "wood",
+    "jackson",
+    "clarke",
+    "martin",
+    "bernard",
+    "dubois",
+    "muller",
+    "schmidt",
+    "murphy",
+    "kelly",
+    "garcia",
+    "silva",
+    "jansen",
+    "peeters",
+    "rossi",
+    "hansen",
+    "nielsen",
+    "novak",
 )
 EMAIL_DOMAINS = np.array(["example.com", "example.org", "example.net"], dtype=object)
 EMAIL_DOMAIN_PROBS = np.array([0.8, 0.1, 0.1])
@@ -333,8 +529,9 @@ def _build_catalogue(seed: int, n_products: int) -> _Catalogue:
     descriptions = [
         f"{NAME_SIZES[s]}{NAME_COLOURS[c]} {NAME_MOTIFS[m]} {items[i]}"
         + (NAME_COMMA_SUFFIXES[x] if comma else "")
-        for s, c, m, i, comma, x in zip(size, colour, motif, item, with_comma, comma_suffix,
-                                        strict=True)
+        for s, c, m, i, comma, x in zip(
+            size, colour, motif, item, with_comma, comma_suffix, strict=True
+        )
     ]
     categories = [NAME_ITEMS[items[i]] for i in item]
 
@@ -354,8 +551,7 @@ def _build_catalogue(seed: int, n_products: int) -> _Catalogue:
     return _Catalogue(
         codes=np.array(codes + [c for c, _, _ in NON_PRODUCTS], dtype=object),
         descriptions=np.array(descriptions + [d for _, d, _ in NON_PRODUCTS], dtype=object),
-        categories=np.array(categories + [NON_PRODUCT_CATEGORY] * len(NON_PRODUCTS),
-                            dtype=object),
+        categories=np.array(categories + [NON_PRODUCT_CATEGORY] * len(NON_PRODUCTS), dtype=object),
         price_pence=np.concatenate([prices, [p for _, _, p in NON_PRODUCTS]]).astype(np.int64),
         popularity=weights / weights.sum(),
         n_regular=n_products,
@@ -365,8 +561,12 @@ def _build_catalogue(seed: int, n_products: int) -> _Catalogue:
 def _products_columns(catalogue: _Catalogue) -> list[list[str]]:
     order = np.argsort(catalogue.codes[: catalogue.n_regular].astype(str), kind="stable")
     order = np.concatenate([order, np.arange(catalogue.n_regular, catalogue.codes.size)])
-    columns = (catalogue.codes, catalogue.descriptions, catalogue.categories,
-               _format_pence(catalogue.price_pence))
+    columns = (
+        catalogue.codes,
+        catalogue.descriptions,
+        catalogue.categories,
+        _format_pence(catalogue.price_pence),
+    )
     return [column[order].tolist() for column in columns]
 
 
@@ -449,8 +649,11 @@ def _apply_customer_changes(customers: _Customers, rng: np.random.Generator, day
 
 def _customers_columns(customers: _Customers, day: int) -> list[list[str]]:
     existing = customers.signup_day <= day
-    return [customers.ids[existing].astype(str).tolist(), customers.emails[existing].tolist(),
-            COUNTRIES[customers.country[existing]].tolist()]
+    return [
+        customers.ids[existing].astype(str).tolist(),
+        customers.emails[existing].tolist(),
+        COUNTRIES[customers.country[existing]].tolist(),
+    ]
 
 
 @dataclass(frozen=True)
@@ -465,8 +668,11 @@ class _Buyers:
 def _buyers(customers: _Customers, day: int) -> _Buyers:
     existing = np.flatnonzero(customers.signup_day <= day)
     weights = customers.activity[existing]
-    return _Buyers(ids=customers.ids[existing], country=customers.country[existing].copy(),
-                   probs=weights / weights.sum())
+    return _Buyers(
+        ids=customers.ids[existing],
+        country=customers.country[existing].copy(),
+        probs=weights / weights.sum(),
+    )
 
 
 # --------------------------------------------------------------------------- orders
@@ -499,8 +705,9 @@ def _invoice_sizes(rng: np.random.Generator, total_lines: int, max_size: int) ->
     """Invoice sizes in 1..max_size (mostly small, a few big) adding up to total_lines."""
     batches, drawn = [], 0
     while drawn < total_lines:
-        batch = np.minimum(rng.geometric(1 / MEAN_LINES_PER_INVOICE,
-                                         size=max(16, total_lines // 4)), max_size)
+        batch = np.minimum(
+            rng.geometric(1 / MEAN_LINES_PER_INVOICE, size=max(16, total_lines // 4)), max_size
+        )
         batches.append(batch)
         drawn += int(batch.sum())
     if not batches:
@@ -513,13 +720,18 @@ def _invoice_sizes(rng: np.random.Generator, total_lines: int, max_size: int) ->
     return sizes
 
 
-def _draw_invoices(rng, today_lines, late_lines, buyers_today, buyers_yesterday, max_size,
-                   first_number) -> _Invoices:
+def _draw_invoices(
+    rng, today_lines, late_lines, buyers_today, buyers_yesterday, max_size, first_number
+) -> _Invoices:
     today = _invoice_sizes(rng, today_lines, max_size)
     late = _invoice_sizes(rng, late_lines, max_size)
     # Late invoices happened yesterday, so they take the first numbers; then time order.
-    minute = np.concatenate([np.sort(rng.integers(*BUSINESS_MINUTES, size=n, endpoint=True))
-                             for n in (late.size, today.size)])
+    minute = np.concatenate(
+        [
+            np.sort(rng.integers(*BUSINESS_MINUTES, size=n, endpoint=True))
+            for n in (late.size, today.size)
+        ]
+    )
     is_late = np.repeat([True, False], [late.size, today.size])
     customer_id, country = [], []
     for buyers, count in ((buyers_yesterday, late.size), (buyers_today, today.size)):
@@ -552,8 +764,7 @@ def _assign_products(rng, line_invoice: np.ndarray, popularity: np.ndarray) -> n
     products = rng.choice(n_products, size=line_invoice.size, p=popularity)
     suspects = np.arange(line_invoice.size)  # lines whose invoice may still hold a repeat
     for attempt in range(200):
-        repeated = _repeated_within_invoice(line_invoice[suspects], products[suspects],
-                                            n_products)
+        repeated = _repeated_within_invoice(line_invoice[suspects], products[suspects], n_products)
         if repeated.size == 0:
             return products
         repeated = suspects[repeated]
@@ -574,19 +785,22 @@ def _repeated_within_invoice(line_invoice, products, n_products) -> np.ndarray:
     return order[np.flatnonzero(sorted_key[1:] == sorted_key[:-1]) + 1]
 
 
-def _add_non_products(rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue,
-                      target_lines: int) -> None:
+def _add_non_products(
+    rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue, target_lines: int
+) -> None:
     """Turn one line of some invoices into POST, M, D...: at most one per invoice."""
-    chosen = rng.choice(invoices.size.size, size=min(target_lines, invoices.size.size),
-                        replace=False)
+    chosen = rng.choice(
+        invoices.size.size, size=min(target_lines, invoices.size.size), replace=False
+    )
     first_line = np.concatenate([[0], np.cumsum(invoices.size)[:-1]])
     line = first_line[chosen] + rng.integers(0, invoices.size[chosen])
     lines.product[line] = catalogue.n_regular + rng.integers(len(NON_PRODUCTS), size=line.size)
     lines.quantity[line] = 1
 
 
-def _draw_lines(rng, invoices: _Invoices, catalogue: _Catalogue, n_lines: int,
-                rates: dict[str, float]) -> _Lines:
+def _draw_lines(
+    rng, invoices: _Invoices, catalogue: _Catalogue, n_lines: int, rates: dict[str, float]
+) -> _Lines:
     line_invoice = np.repeat(np.arange(invoices.size.size), invoices.size)
     total = line_invoice.size
     lines = _Lines(
@@ -610,8 +824,14 @@ def _draw_lines(rng, invoices: _Invoices, catalogue: _Catalogue, n_lines: int,
     return lines
 
 
-def _add_rejecting_dirt(rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue,
-                        n_lines: int, rates: dict[str, float]) -> None:
+def _add_rejecting_dirt(
+    rng,
+    lines: _Lines,
+    invoices: _Invoices,
+    catalogue: _Catalogue,
+    n_lines: int,
+    rates: dict[str, float],
+) -> None:
     """At most one rejecting kind per line, never on a late line."""
     pool = rng.permutation(np.flatnonzero(~invoices.is_late[lines.invoice]))
     for code, kind in enumerate(REJECTING_KINDS, start=1):
@@ -644,7 +864,8 @@ def _add_soft_dirt(rng, lines: _Lines, n_lines: int, rates: dict[str, float]) ->
     reject = lines.reject
     negative = reject == _reject_code("negative_price")
     damaged_description = (reject == _reject_code("latin1")) | (
-        reject == _reject_code("missing_stock_code"))
+        reject == _reject_code("missing_stock_code")
+    )
     for flags, kind, excluded in (
         (lines.zero_price, "zero_price", negative),
         (lines.description_noise, "description_noise", damaged_description),
@@ -739,8 +960,9 @@ def _unparseable_date(rng, day: dt.date) -> str:
     return (f"31/31/{day.year} 8:00", "not a date", f"{day.year}-13-45", "")[rng.integers(4)]
 
 
-def _render_lines(rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue,
-                  day: dt.date) -> list[np.ndarray]:
+def _render_lines(
+    rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue, day: dt.date
+) -> list[np.ndarray]:
     """The eight CSV columns of the base lines, as object arrays of str."""
     inv = lines.invoice
     numbers = invoices.number.astype(str).astype(object)
@@ -750,12 +972,15 @@ def _render_lines(rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue
     quantity = _as_text(lines.quantity)
     yesterday = _date_prefix(day - dt.timedelta(days=1)) if invoices.is_late.any() else ""
     prefixes = np.array([_date_prefix(day), yesterday], dtype=object)
-    invoice_date = (prefixes[invoices.is_late.astype(int)]
-                    + _TIMES_OF_DAY[invoices.minute - BUSINESS_MINUTES[0]])[inv]
+    invoice_date = (
+        prefixes[invoices.is_late.astype(int)]
+        + _TIMES_OF_DAY[invoices.minute - BUSINESS_MINUTES[0]]
+    )[inv]
     price = lines.price_pence.copy()
     price[lines.zero_price] = 0
-    customer = np.where(invoices.customer_id < 0, "",
-                        invoices.customer_id.astype(str).astype(object))[inv]
+    customer = np.where(
+        invoices.customer_id < 0, "", invoices.customer_id.astype(str).astype(object)
+    )[inv]
     country = COUNTRIES[invoices.country][inv]
 
     for i in np.flatnonzero(lines.description_noise):
@@ -775,12 +1000,21 @@ def _render_lines(rng, lines: _Lines, invoices: _Invoices, catalogue: _Catalogue
     for i in np.flatnonzero(reject == _reject_code("latin1")):
         # Written as latin-1 bytes: a lone byte >= 0x80 between ASCII is never valid UTF-8.
         description[i] = f"{description[i]} {LATIN1_MARKS[rng.integers(len(LATIN1_MARKS))]}"
-    return [invoice_no, stock_code, description, quantity, invoice_date,
-            _format_pence(price), customer, country]
+    return [
+        invoice_no,
+        stock_code,
+        description,
+        quantity,
+        invoice_date,
+        _format_pence(price),
+        customer,
+        country,
+    ]
 
 
-def _count_dirt(lines: _Lines, invoices: _Invoices, catalogue: _Catalogue,
-                order: np.ndarray, n_duplicates: int) -> dict[str, int]:
+def _count_dirt(
+    lines: _Lines, invoices: _Invoices, catalogue: _Catalogue, order: np.ndarray, n_duplicates: int
+) -> dict[str, int]:
     """True per-kind line counts of the file whose lines are `order` (copies included)."""
     inv = lines.invoice[order]
     reject = lines.reject[order]
@@ -810,9 +1044,15 @@ class _OrdersDay:
     next_invoice_no: int
 
 
-def _orders_day(params: _Params, rates: dict[str, float], day_index: int,
-                catalogue: _Catalogue, buyers_today: _Buyers, buyers_yesterday: _Buyers,
-                first_invoice_no: int) -> _OrdersDay:
+def _orders_day(
+    params: _Params,
+    rates: dict[str, float],
+    day_index: int,
+    catalogue: _Catalogue,
+    buyers_today: _Buyers,
+    buyers_yesterday: _Buyers,
+    first_invoice_no: int,
+) -> _OrdersDay:
     rng = _rng(params.seed, "orders", day_index)
     day = params.start + dt.timedelta(days=day_index)
     n_lines = params.rows_per_day
@@ -821,8 +1061,9 @@ def _orders_day(params: _Params, rates: dict[str, float], day_index: int,
     n_late = 0 if day_index == 0 else min(_count(n_lines, rates["late_rows"]), n_base)
     max_size = min(MAX_LINES_PER_INVOICE, catalogue.n_regular // 2)
 
-    invoices = _draw_invoices(rng, n_base - n_late, n_late, buyers_today, buyers_yesterday,
-                              max_size, first_invoice_no)
+    invoices = _draw_invoices(
+        rng, n_base - n_late, n_late, buyers_today, buyers_yesterday, max_size, first_invoice_no
+    )
     _mark_invoice_dirt(rng, invoices, n_lines, rates)
     lines = _draw_lines(rng, invoices, catalogue, n_lines, rates)
     columns = _render_lines(rng, lines, invoices, catalogue, day)
@@ -837,14 +1078,14 @@ def _orders_day(params: _Params, rates: dict[str, float], day_index: int,
 
 def _mark_invoice_dirt(rng, invoices: _Invoices, n_lines: int, rates: dict[str, float]) -> None:
     """Cancellations and missing CustomerIDs hit whole invoices, as in the original data."""
-    _pick_invoices(rng, invoices.size, invoices.cancelled,
-                   _count(n_lines, rates["cancellations"]))
+    _pick_invoices(rng, invoices.size, invoices.cancelled, _count(n_lines, rates["cancellations"]))
     anonymous = np.zeros(invoices.size.size, bool)
     _pick_invoices(rng, invoices.size, anonymous, _count(n_lines, rates["missing_customer_id"]))
     invoices.customer_id[anonymous] = -1
     # Anonymous invoices still ship somewhere.
-    invoices.country[anonymous] = rng.choice(COUNTRIES.size, size=int(anonymous.sum()),
-                                             p=COUNTRY_PROBS)
+    invoices.country[anonymous] = rng.choice(
+        COUNTRIES.size, size=int(anonymous.sum()), p=COUNTRY_PROBS
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -860,7 +1101,8 @@ def _csv_column(values: list[str]) -> list[str]:
         return values
     return [
         '"' + value.replace('"', '""') + '"'
-        if any(special in value for special in _CSV_SPECIALS) else value
+        if any(special in value for special in _CSV_SPECIALS)
+        else value
         for value in values
     ]
 
@@ -880,9 +1122,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def generate_sample(out_dir: Path | str, start: dt.date | str = "2024-01-01", days: int = 30,
-                    rows_per_day: int = 20_000, seed: int = 7, customers: int = 4000,
-                    products: int = 1500) -> dict:
+def generate_sample(
+    out_dir: Path | str,
+    start: dt.date | str = "2024-01-01",
+    days: int = 30,
+    rows_per_day: int = 20_000,
+    seed: int = 7,
+    customers: int = 4000,
+    products: int = 1500,
+) -> dict:
     """Writes the landing zone under out_dir/landing and returns the manifest dict (also written).
 
     `start` is the first day (a date or "YYYY-MM-DD"), `days` the number of daily files,
@@ -918,26 +1166,37 @@ def generate_sample(out_dir: Path | str, start: dt.date | str = "2024-01-01", da
         changes_rng = _rng(params.seed, "customer_changes", day_index)
         changed = _apply_customer_changes(population, changes_rng, day_index) if day_index else 0
         customer_columns = _customers_columns(population, day_index)
-        _write_atomically(landing / "customers" / f"customers_{day}.csv",
-                          _csv_text(CUSTOMERS_HEADER, customer_columns).encode("ascii"))
+        _write_atomically(
+            landing / "customers" / f"customers_{day}.csv",
+            _csv_text(CUSTOMERS_HEADER, customer_columns).encode("ascii"),
+        )
         joined = int((population.signup_day == day_index).sum())
-        manifest["customers"][day] = {"rows": len(customer_columns[0]), "changed": changed,
-                                      "joined": joined}
+        manifest["customers"][day] = {
+            "rows": len(customer_columns[0]),
+            "changed": changed,
+            "joined": joined,
+        }
 
         buyers_today = _buyers(population, day_index)
-        orders = _orders_day(params, rates, day_index, catalogue, buyers_today,
-                             buyers_yesterday, next_invoice_no)
+        orders = _orders_day(
+            params, rates, day_index, catalogue, buyers_today, buyers_yesterday, next_invoice_no
+        )
         # latin-1 = ASCII for every line but the latin1 ones, which get their lone high byte.
-        _write_atomically(landing / "orders" / f"orders_{day}.csv",
-                          _csv_text(ORDERS_HEADER, orders.columns).encode("latin-1"))
+        _write_atomically(
+            landing / "orders" / f"orders_{day}.csv",
+            _csv_text(ORDERS_HEADER, orders.columns).encode("latin-1"),
+        )
         manifest["orders"][day] = orders.counts
         next_invoice_no = orders.next_invoice_no
         buyers_yesterday = buyers_today
 
     product_columns = _products_columns(catalogue)
-    _write_atomically(landing / "products" / "products.csv",
-                      _csv_text(PRODUCTS_HEADER, product_columns).encode("ascii"))
+    _write_atomically(
+        landing / "products" / "products.csv",
+        _csv_text(PRODUCTS_HEADER, product_columns).encode("ascii"),
+    )
     manifest["products"] = {"rows": len(product_columns[0])}
-    _write_atomically(landing / "manifest.json",
-                      (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    _write_atomically(
+        landing / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+    )
     return manifest

@@ -21,14 +21,25 @@ from etl_assets.sample_data import COUNTRY_WEIGHTS, DIRT_RATES, SampleError, gen
 START = dt.date(2024, 3, 30)  # crosses a month end: dates are not zero-padded
 DAYS = 3
 ROWS_PER_DAY = 2_000
-SMALL = {"start": START.isoformat(), "days": DAYS, "rows_per_day": ROWS_PER_DAY,
-         "customers": 1_000, "products": 200}
+SMALL = {
+    "start": START.isoformat(),
+    "days": DAYS,
+    "rows_per_day": ROWS_PER_DAY,
+    "customers": 1_000,
+    "products": 200,
+}
 
 ORDERS_HEADER = b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 NON_PRODUCT_CODES = {"POST", "M", "D", "BANK CHARGES", "AMAZONFEE"}
 ALIASES = {"eire", "rsa", "usa", "unspecified"}
-REJECTING = ("negative_price", "unparseable_quantity", "unparseable_date",
-             "missing_invoice_no", "missing_stock_code", "latin1")
+REJECTING = (
+    "negative_price",
+    "unparseable_quantity",
+    "unparseable_date",
+    "missing_invoice_no",
+    "missing_stock_code",
+    "latin1",
+)
 DATE_FORMAT = "%m/%d/%Y %H:%M"
 
 
@@ -89,8 +100,11 @@ def customers_path(landing: Path, day: dt.date) -> Path:
 
 
 def all_files(landing: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(landing)): p.read_bytes()
-            for p in sorted(landing.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(landing)): p.read_bytes()
+        for p in sorted(landing.rglob("*"))
+        if p.is_file()
+    }
 
 
 def rejecting_kinds(line: OrderLine) -> list[str]:
@@ -127,8 +141,9 @@ def recount(lines: list[OrderLine], day: dt.date, catalogue: dict[str, str]) -> 
         counts["missing_customer_id"] += line.customer_id == ""
         counts["zero_price"] += line.unit_price == "0.00"
         counts["non_product"] += line.stock_code in NON_PRODUCT_CODES
-        counts["description_noise"] += (line.utf8 and line.stock_code != ""
-                                        and line.description != catalogue[line.stock_code])
+        counts["description_noise"] += (
+            line.utf8 and line.stock_code != "" and line.description != catalogue[line.stock_code]
+        )
         counts["country_noise"] += line.country not in canonical
         counts["country_alias"] += line.country.strip().casefold() in ALIASES
         counts["late_rows"] += is_late(line, day)
@@ -150,8 +165,10 @@ def sample(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="module")
 def catalogue(sample) -> dict[str, str]:
     landing, _ = sample
-    return {row["StockCode"]: row["Description"]
-            for row in read_csv(landing / "products" / "products.csv")}
+    return {
+        row["StockCode"]: row["Description"]
+        for row in read_csv(landing / "products" / "products.csv")
+    }
 
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path, sample):
@@ -179,9 +196,11 @@ def test_a_longer_run_extends_a_shorter_one(tmp_path, sample):
 
 def test_layout_headers_and_line_counts(sample):
     landing, manifest = sample
-    expected = {f"orders/orders_{d}.csv" for d in days()} | {
-        f"customers/customers_{d}.csv" for d in days()} | {
-        "products/products.csv", "manifest.json"}
+    expected = (
+        {f"orders/orders_{d}.csv" for d in days()}
+        | {f"customers/customers_{d}.csv" for d in days()}
+        | {"products/products.csv", "manifest.json"}
+    )
     assert set(all_files(landing)) == expected
     for day in days():
         assert len(read_orders(orders_path(landing, day))) == ROWS_PER_DAY
@@ -264,8 +283,11 @@ def test_base_lines_are_distinct_and_copies_are_not_adjacent(sample):
     for day in days():
         lines = read_orders(orders_path(landing, day))
         distinct = {line.raw: line for line in lines}.values()
-        pairs = Counter((line.invoice_no, line.stock_code) for line in distinct
-                        if line.invoice_no and line.stock_code)
+        pairs = Counter(
+            (line.invoice_no, line.stock_code)
+            for line in distinct
+            if line.invoice_no and line.stock_code
+        )
         assert max(pairs.values()) == 1  # a stock code appears once per invoice
         assert all(a.raw != b.raw for a, b in zip(lines, lines[1:], strict=False))
 
@@ -334,8 +356,9 @@ def test_emails_look_real_with_some_noise(sample):
 
 def test_order_customers_exist_on_the_invoice_day(sample):
     landing, _ = sample
-    existing = {day: {row["CustomerID"] for row in read_csv(customers_path(landing, day))}
-                for day in days()}
+    existing = {
+        day: {row["CustomerID"] for row in read_csv(customers_path(landing, day))} for day in days()
+    }
     for day in days():
         for line in read_orders(orders_path(landing, day)):
             if line.customer_id:
@@ -388,7 +411,8 @@ def test_sample_error_is_a_value_error():
 
 
 def test_tiny_and_date_inputs(tmp_path):
-    manifest = generate_sample(tmp_path, start=dt.date(2024, 1, 1), days=2, rows_per_day=1,
-                               customers=1, products=10)
+    manifest = generate_sample(
+        tmp_path, start=dt.date(2024, 1, 1), days=2, rows_per_day=1, customers=1, products=10
+    )
     assert [c["lines"] for c in manifest["orders"].values()] == [1, 1]
     assert len(read_orders(orders_path(tmp_path / "landing", dt.date(2024, 1, 2)))) == 1

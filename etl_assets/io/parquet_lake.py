@@ -465,7 +465,8 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         if missing and not allow_missing:
             raise self._missing_partitions_failure(asset_key, missing, paths[missing[0]])
         if missing:
-            context.log.warning(
+            # Expected for readers of every day (most days never land); the reader decides.
+            context.log.info(
                 f"{_describe(asset_key)}: {len(missing)} of {len(keys)} partitions have no file "
                 f"and were skipped ({_first_keys(missing)}); "
                 f"see df.attrs['{MISSING_PARTITIONS_ATTR}']."

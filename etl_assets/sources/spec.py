@@ -166,7 +166,9 @@ def load_source(file: Path | str) -> SourceSpec:
     name = reader.identifier(data["name"], "name")
     columns = _read_columns(reader, data["columns"])
     targets = [c.target for c in columns]
-    partitioning, date_column, late_days, partition_column = _read_partitioning(reader, data["partitioning"], columns)
+    partitioning, date_column, late_days, partition_column = _read_partitioning(
+        reader, data["partitioning"], columns
+    )
     path = reader.text(data["path"], "path")
     _check_path(reader, path, partitioning)
     business_key = reader.string_list(data.get("business_key", []), "business_key")
@@ -219,8 +221,11 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
         if fmt is not None and col_type != "datetime":
             raise reader.fail(f"{where}.format", "only datetime columns take a format")
         minimum = item.get("min")
-        if minimum is not None and (col_type not in ("int", "float") or isinstance(minimum, bool)
-                                    or not isinstance(minimum, int | float)):
+        if minimum is not None and (
+            col_type not in ("int", "float")
+            or isinstance(minimum, bool)
+            or not isinstance(minimum, int | float)
+        ):
             raise reader.fail(f"{where}.min", "a number, allowed on int and float columns only")
         pii = item.get("pii")
         if pii is not None:
