@@ -1,0 +1,162 @@
+"""Gold marts of the retail domain, computed from silver by the pure functions of
+transforms/gold.py."""
+
+from collections.abc import Callable
+
+import dagster as dg
+import pandas as pd
+
+from etl_assets.assets.common import (
+    ALLOW_MISSING_PARTITIONS,
+    LAKE_IO_MANAGER,
+    column_lineage,
+    frame_schema,
+    stopwatch,
+)
+from etl_assets.transforms import gold as marts
+
+ORDERS = dg.AssetKey(["silver", "orders"])
+PRODUCTS = dg.AssetKey(["silver", "products"])
+GOLD_OWNERS = ["team:analytics"]
+
+
+def _from_orders(*columns: str) -> list[tuple[dg.AssetKey, str]]:
+    return [(ORDERS, c) for c in columns]
+
+
+# Which silver columns each gold column is computed from (dagster/column_lineage).
+LINEAGE: dict[str, dict[str, list[tuple[dg.AssetKey, str]]]] = {
+    "daily_sales": {
+        "order_date": _from_orders("order_date"),
+        "country": _from_orders("country"),
+        "invoices": _from_orders("invoice_no", "is_cancellation", "is_non_product"),
+        "lines": _from_orders("is_cancellation", "is_non_product"),
+        "units": _from_orders("quantity", "is_cancellation", "is_non_product"),
+        "gross_revenue": _from_orders("line_value", "is_cancellation", "is_non_product"),
+        "cancelled_value": _from_orders("line_value", "is_cancellation", "is_non_product"),
+        "net_revenue": _from_orders("line_value", "is_non_product"),
+        "distinct_customers": _from_orders("customer_id", "is_cancellation"),
+        "avg_order_value": _from_orders("line_value", "invoice_no", "is_cancellation"),
+    },
+    "customer_rfm": {
+        "customer_id": _from_orders("customer_id"),
+        "as_of": _from_orders("order_date"),
+        "last_order_date": _from_orders("order_date"),
+        "recency_days": _from_orders("order_date"),
+        "frequency": _from_orders("invoice_no", "is_cancellation"),
+        "monetary": _from_orders("line_value"),
+        "r_score": _from_orders("order_date"),
+        "f_score": _from_orders("invoice_no", "is_cancellation"),
+        "m_score": _from_orders("line_value"),
+        "rfm_segment": _from_orders("order_date", "invoice_no"),
+    },
+    "product_performance": {
+        "month": _from_orders("order_date"),
+        "stock_code": _from_orders("stock_code"),
+        "description": [(PRODUCTS, "description"), (ORDERS, "description")],
+        "category": [(PRODUCTS, "category")],
+        "units_sold": _from_orders("quantity", "is_cancellation"),
+        "revenue": _from_orders("line_value", "is_cancellation"),
+        "units_returned": _from_orders("quantity", "is_cancellation"),
+        "return_rate": _from_orders("quantity", "is_cancellation"),
+        "revenue_rank": _from_orders("line_value", "order_date"),
+    },
+    "cohort_retention": {
+        "cohort_month": _from_orders("customer_id", "order_date"),
+        "month_offset": _from_orders("order_date"),
+        "cohort_size": _from_orders("customer_id"),
+        "active_customers": _from_orders("customer_id", "order_date"),
+        "retention_rate": _from_orders("customer_id", "order_date"),
+    },
+}
+
+
+def _gold_output(name: str, frame: pd.DataFrame, seconds: float) -> dg.Output:
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/column_schema": frame_schema(frame),
+            "dagster/column_lineage": column_lineage(LINEAGE[name]),
+            "seconds": seconds,
+        },
+    )
+
+
+def _require_rows(name: str, orders: pd.DataFrame) -> None:
+    if not len(orders.columns):
+        raise dg.Failure(
+            description=f"gold/{name} needs silver/orders, which has no materialized partition: "
+            "materialize silver/orders first."
+        )
+
+
+def _whole_history_mart(
+    name: str, description: str, compute: Callable[..., pd.DataFrame], with_products: bool
+) -> dg.AssetsDefinition:
+    ins = {"orders": dg.AssetIn(key=ORDERS, metadata=ALLOW_MISSING_PARTITIONS)}
+    if with_products:
+        ins["products"] = dg.AssetIn(key=PRODUCTS)
+
+    @dg.asset(
+        key=["gold", name],
+        ins=ins,
+        group_name="gold",
+        description=description,
+        owners=GOLD_OWNERS,
+        kinds={"pandas", "parquet"},
+        tags={"layer": "gold"},
+        io_manager_key=LAKE_IO_MANAGER,
+    )
+    def _mart(orders: pd.DataFrame, **others: pd.DataFrame) -> dg.Output:
+        _require_rows(name, orders)
+        with stopwatch() as timing:
+            frame = compute(orders, *others.values())
+        return _gold_output(name, frame, timing["seconds"])
+
+    return _mart
+
+
+def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        key=["gold", "daily_sales"],
+        ins={"orders": dg.AssetIn(key=ORDERS)},
+        group_name="gold",
+        description="Sales per day and country: invoices, lines, units, gross, cancelled and "
+        "net revenue, distinct customers, average order value (product lines only).",
+        owners=GOLD_OWNERS,
+        kinds={"pandas", "parquet"},
+        tags={"layer": "gold"},
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"partition_expr": "order_date"},
+        io_manager_key=LAKE_IO_MANAGER,
+    )
+    def daily_sales(orders: pd.DataFrame) -> dg.Output:
+        with stopwatch() as timing:
+            frame = marts.daily_sales(orders)
+        return _gold_output("daily_sales", frame, timing["seconds"])
+
+    return [
+        daily_sales,
+        _whole_history_mart(
+            "customer_rfm",
+            "Recency, frequency and monetary quintile scores per customer (5 is best) and a "
+            "named segment, over every order in silver.",
+            marts.customer_rfm,
+            with_products=False,
+        ),
+        _whole_history_mart(
+            "product_performance",
+            "Per month and product: units sold, revenue, units returned, return rate and the "
+            "product's revenue rank in the month.",
+            marts.product_performance,
+            with_products=True,
+        ),
+        _whole_history_mart(
+            "cohort_retention",
+            "Customers by the month of their first purchase, and the share of each cohort "
+            "active in every later month.",
+            marts.cohort_retention,
+            with_products=False,
+        ),
+    ]

@@ -1,0 +1,215 @@
+"""Silver assets, generated from the declarations: typed, standardised, deduplicated rows
+beside a quarantine of every rejected row with its reason."""
+
+import dagster as dg
+import pandas as pd
+
+from etl_assets.assets.bronze import bronze_key
+from etl_assets.assets.common import (
+    ALLOW_MISSING_PARTITIONS,
+    LAKE_IO_MANAGER,
+    column_lineage,
+    frame_schema,
+    partition_days,
+    stopwatch,
+)
+from etl_assets.quality.accounting import account_rows, accounting_check_result
+from etl_assets.quality.types import dataframe_type
+from etl_assets.resources import PiiKey
+from etl_assets.sources import SourceSpec
+from etl_assets.transforms.history import build_scd2
+from etl_assets.transforms.silver import (
+    SilverResult,
+    clean_source,
+    quarantine_schema,
+    silver_schema,
+)
+
+LINEAGE_COLUMNS = ("_source_file", "_batch_id", "_row_number", "_landing_date")
+HISTORY_COLUMNS = {
+    "valid_from": "datetime64[ns]",
+    "valid_to": "datetime64[ns]",
+    "is_current": "boolean",
+}
+
+
+def silver_key(spec: SourceSpec) -> dg.AssetKey:
+    return dg.AssetKey(["silver", spec.name])
+
+
+def quarantine_key(spec: SourceSpec) -> dg.AssetKey:
+    return dg.AssetKey(["silver", f"{spec.name}_quarantine"])
+
+
+def _history_schema(spec: SourceSpec) -> dict[str, str]:
+    schema = silver_schema(spec)
+    kept = list(spec.business_key) + [c for c in spec.history_tracked if c not in spec.business_key]
+    return {**{c: schema[c] for c in kept}, **HISTORY_COLUMNS}
+
+
+def _silver_lineage(spec: SourceSpec, columns: list[str]) -> dg.TableColumnLineage:
+    bronze = bronze_key(spec)
+    raw_of = {c.target: c.name for c in spec.columns}
+    deps: dict[str, list[tuple[dg.AssetKey, str]]] = {}
+    for column in columns:
+        if column in raw_of:
+            deps[column] = [(bronze, raw_of[column])]
+        elif column in LINEAGE_COLUMNS:
+            deps[column] = [(bronze, column)]
+    for derived in spec.derived:
+        sources = derived.factors or (derived.column,)
+        deps[derived.name] = [(bronze, raw_of[s]) for s in sources]
+    if spec.is_daily and spec.partition_column in columns:
+        day_source = raw_of[spec.date_column] if spec.date_column else "_landing_date"
+        deps[spec.partition_column] = [(bronze, day_source), (bronze, "_landing_date")]
+    if spec.is_history:
+        for column in ("valid_from", "valid_to", "is_current"):
+            deps[column] = [(bronze, "_landing_date")]
+    return column_lineage(deps)
+
+
+def _operator_metadata(result: SilverResult, seconds: float) -> dict:
+    rejects = {reason: n for reason, n in sorted(result.reject_counts.items()) if n}
+    return {
+        "rows_in": result.rows_in,
+        "rows_rejected": len(result.quarantine),
+        "duplicates_removed": result.duplicates_removed,
+        "late_rows": result.late_rows,
+        "reject_reasons": dg.MetadataValue.json(rejects),
+        "seconds": seconds,
+    }
+
+
+def _check_window_complete(
+    context, spec: SourceSpec, bronze: pd.DataFrame, days: list[pd.Timestamp]
+) -> bool:
+    """Fails when a day of this run has no bronze; returns whether late rows are pending."""
+    missing = set(bronze.attrs.get("missing_partitions", []))
+    own_days = {d.strftime("%Y-%m-%d") for d in days}
+    missing_own = sorted(missing & own_days)
+    if missing_own:
+        raise dg.Failure(
+            description=(
+                f"bronze/{spec.name} has no materialization for {', '.join(missing_own[:5])}"
+                f"{' ...' if len(missing_own) > 5 else ''} ({len(missing_own)} day(s)): "
+                f"materialize bronze/{spec.name} for these partitions first."
+            )
+        )
+    if missing:
+        context.log.info(
+            f"bronze/{spec.name} {', '.join(sorted(missing))} not materialized yet: their late "
+            "rows will join this partition when they land and it is re-materialized."
+        )
+    return bool(missing)
+
+
+def build_silver_assets(
+    spec: SourceSpec, partitions_def: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    """silver/<source> and silver/<source>_quarantine, with a blocking row-accounting check."""
+    daily_rows = spec.is_daily and not spec.is_history
+    clean_schema = _history_schema(spec) if spec.is_history else silver_schema(spec)
+    required = [c.target for c in spec.columns if c.required and c.target in clean_schema]
+    if daily_rows:
+        required.append(spec.partition_column)
+        mapping = dg.TimeWindowPartitionMapping(
+            start_offset=0,
+            end_offset=spec.late_arrival_days,
+            allow_nonexistent_upstream_partitions=True,
+        )
+        bronze_in = dg.AssetIn(
+            key=bronze_key(spec), partition_mapping=mapping, metadata=ALLOW_MISSING_PARTITIONS
+        )
+    else:
+        # Unpartitioned silver reads every bronze day that has been materialized.
+        bronze_in = dg.AssetIn(key=bronze_key(spec), metadata=ALLOW_MISSING_PARTITIONS)
+    common = {
+        "is_required": True,
+        "io_manager_key": LAKE_IO_MANAGER,
+        "owners": list(spec.owners),
+        "group_name": "silver",
+        "kinds": {"pandas", "parquet"},
+        "metadata": {"partition_expr": spec.partition_column} if daily_rows else {},
+    }
+    silver_out = dg.AssetOut(
+        key=silver_key(spec),
+        description=spec.description,
+        dagster_type=dataframe_type(f"silver_{spec.name}", clean_schema, required),
+        tags={"layer": "silver", "source": spec.name},
+        **common,
+    )
+    quarantine_out = dg.AssetOut(
+        key=quarantine_key(spec),
+        description=(
+            f"Rows of bronze/{spec.name} rejected by a rule, with the original values, "
+            "_reject_reason and _reject_detail."
+        ),
+        dagster_type=dataframe_type(f"quarantine_{spec.name}", quarantine_schema(spec)),
+        tags={"layer": "silver", "source": spec.name, "quarantine": "true"},
+        **common,
+    )
+
+    @dg.multi_asset(
+        name=f"silver_{spec.name}",
+        outs={"silver": silver_out, "quarantine": quarantine_out},
+        ins={"bronze": bronze_in},
+        partitions_def=partitions_def if daily_rows else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if daily_rows else None,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "row_accounting",
+                asset=silver_key(spec),
+                blocking=True,
+                description="bronze rows = silver rows + quarantined rows + duplicates removed",
+            )
+        ],
+    )
+    def _silver(context: dg.AssetExecutionContext, bronze: pd.DataFrame, pii: PiiKey):
+        days = partition_days(context) if daily_rows else None
+        pending = _check_window_complete(context, spec, bronze, days) if daily_rows else False
+        if bronze.empty and not len(bronze.columns):
+            raise dg.Failure(description=f"bronze/{spec.name} has never been materialized.")
+        pii_key = pii.key_bytes(context.log) if any(c.pii for c in spec.columns) else None
+        with stopwatch() as timing:
+            result = clean_source(bronze, spec, pii_key=pii_key, days=days)
+            clean = result.clean
+            if spec.is_history:
+                clean = build_scd2(
+                    result.clean,
+                    key=spec.business_key,
+                    tracked=spec.history_tracked,
+                    day_column=spec.partition_column,
+                )
+        accounting = account_rows(
+            bronze,
+            result.clean,
+            result.quarantine,
+            bronze_rows=result.rows_in,
+            duplicates_removed=result.duplicates_removed,
+        )
+        metadata = _operator_metadata(result, timing["seconds"])
+        if daily_rows:
+            metadata["late_rows_pending"] = pending
+        if spec.is_history:
+            metadata["versions"] = len(clean)
+            metadata["current_rows"] = int(clean["is_current"].sum())
+        yield dg.Output(
+            clean,
+            output_name="silver",
+            metadata={
+                **metadata,
+                "dagster/column_schema": frame_schema(clean),
+                "dagster/column_lineage": _silver_lineage(spec, list(clean.columns)),
+            },
+        )
+        yield dg.Output(
+            result.quarantine,
+            output_name="quarantine",
+            metadata={
+                "reject_reasons": metadata["reject_reasons"],
+                "dagster/column_schema": frame_schema(result.quarantine),
+            },
+        )
+        yield accounting_check_result(silver_key(spec), accounting)
+
+    return _silver

@@ -1,0 +1,1 @@
+"""Quality: typed asset boundaries and asset checks."""

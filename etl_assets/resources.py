@@ -1,0 +1,45 @@
+"""Resources chosen by profile, and the PII key.
+
+Secrets reach resources through dagster.EnvVar, so the UI shows the variable's name, never
+its value.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from etl_assets.assets.common import LAKE_IO_MANAGER
+from etl_assets.connectors.files import LandingFiles
+from etl_assets.io.parquet_lake import ParquetLakeIOManager
+from etl_assets.settings import DEV_PII_KEY, PII_KEY_VARIABLE, Settings
+
+
+class PiiKey(dg.ConfigurableResource):
+    """The key of the keyed hash (HMAC-SHA256) that replaces PII columns in silver."""
+
+    key: str
+    from_environment: bool = True
+
+    def key_bytes(self, log) -> bytes:
+        if not self.from_environment:
+            log.warning(
+                f"!!! {PII_KEY_VARIABLE} is not set: PII is hashed with the PUBLIC development "
+                f"key. Hashes are reversible by anyone with the code. Set {PII_KEY_VARIABLE} "
+                "to a secret before using real data. !!!"
+            )
+        return self.key.encode("utf-8")
+
+
+def pii_key_resource(settings: Settings) -> PiiKey:
+    if settings.pii_key_from_env:
+        return PiiKey(key=dg.EnvVar(PII_KEY_VARIABLE))
+    return PiiKey(key=DEV_PII_KEY, from_environment=False)
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    """The resources of a profile. `local` and `prod` share the lake; prod adds more later."""
+    return {
+        "landing": LandingFiles(base_dir=str(settings.landing_dir)),
+        LAKE_IO_MANAGER: ParquetLakeIOManager(base_path=settings.lake_url),
+        "pii": pii_key_resource(settings),
+    }
