@@ -1,0 +1,45 @@
+# The README's commands. Every target sets up .venv first, so each works on a fresh clone.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export ETL_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+SAMPLE_DAYS ?= 30
+SAMPLE_ROWS ?= 20000
+
+.PHONY: run test dev sample validate lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install when the package's declared dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+sample: $(VENV)/.installed
+	@test -f $(ETL_DATA_DIR)/landing/manifest.json || \
+		$(BIN)/etl-assets sample --out $(ETL_DATA_DIR) --days $(SAMPLE_DAYS) --rows-per-day $(SAMPLE_ROWS)
+
+run: sample $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/etl-assets run
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+dev: sample $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -p 3000
+
+validate: $(VENV)/.installed
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check etl_assets etl_assets_tests bench
+
+clean:
+	rm -rf $(ETL_DATA_DIR) $(DAGSTER_HOME) .tmp_dagster_home_*
