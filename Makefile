@@ -35,7 +35,7 @@ test: $(VENV)/.installed
 dev: sample $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -p 3000
 
-validate: $(VENV)/.installed
+validate: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 lint: $(VENV)/.installed
