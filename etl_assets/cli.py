@@ -18,6 +18,17 @@ DEFAULT_HOME = ".dagster_home"
 def _sample(args: argparse.Namespace) -> int:
     from etl_assets.sample_data import SampleError, generate_sample
 
+    landing = Path(args.out) / "landing"
+    if landing.exists() and any(landing.iterdir()):
+        if not args.replace:
+            # Files of an earlier, longer sample would stay and disagree with the manifest.
+            print(
+                f"etl-assets sample: {landing} already holds files; pass --replace to delete "
+                "them first, or choose another --out.",
+                file=sys.stderr,
+            )
+            return 2
+        shutil.rmtree(landing)
     try:
         manifest = generate_sample(
             args.out,
@@ -82,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--days", type=int, default=30)
     sample.add_argument("--rows-per-day", type=int, default=20_000)
     sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument(
+        "--replace", action="store_true", help="delete an existing landing/ directory first"
+    )
     sample.set_defaults(handler=_sample)
 
     run = commands.add_parser(

@@ -14,6 +14,16 @@ def test_sample_writes_landing_zone(tmp_path, capsys):
     assert (tmp_path / "landing" / "products" / "products.csv").exists()
 
 
+def test_sample_refuses_to_mix_with_existing_files(tmp_path, capsys):
+    args = ["sample", "--out", str(tmp_path), "--days", "3", "--rows-per-day", "100"]
+    assert main(args) == 0
+    shorter = ["sample", "--out", str(tmp_path), "--days", "1", "--rows-per-day", "100"]
+    assert main(shorter) == 2
+    assert "--replace" in capsys.readouterr().err
+    assert main([*shorter, "--replace"]) == 0
+    assert len(list((tmp_path / "landing" / "orders").iterdir())) == 1
+
+
 def test_sample_rejects_bad_arguments(tmp_path, capsys):
     assert main(["sample", "--out", str(tmp_path), "--days", "0"]) == 2
     assert "days" in capsys.readouterr().err
