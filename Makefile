@@ -38,6 +38,11 @@ dev: sample $(DAGSTER_HOME)/dagster.yaml
 validate: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
+# BENCH_ROWS="1000000 10000000" make bench: one process per size, results in bench/results/.
+BENCH_ROWS ?= 1000000
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench medallion --rows $(BENCH_ROWS) --days 10
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check etl_assets etl_assets_tests bench
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from bench.memory import PeakRss
 from etl_assets.sources import load_sources
 from etl_assets.transforms.silver import clean_source
 
@@ -96,34 +95,6 @@ def synthetic_orders_bronze(rows: int, seed: int = 7) -> pd.DataFrame:
     frame["_landing_date"] = LANDING_DAY
     frame["_read_error"] = pd.Series(pd.NA, index=frame.index, dtype=STRING)
     return frame
-
-
-class PeakRss:
-    """Samples this process's resident memory every few milliseconds."""
-
-    def __init__(self, interval: float = 0.005):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    @staticmethod
-    def current() -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.current())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakRss:
-        self.peak = self.current()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.current())
 
 
 def measure(rows: int) -> dict:

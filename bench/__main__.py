@@ -1,0 +1,47 @@
+"""Benchmark harness: `python -m bench medallion --rows N --days D`.
+
+Each size runs in a fresh process so its peak memory is its own; the results are printed
+as JSON and a markdown table, and saved under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _one(args: argparse.Namespace) -> int:
+    from bench.medallion import bench_medallion, markdown
+
+    result = bench_medallion(args.rows[0], args.days, seed=args.seed)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"medallion_{args.rows[0]}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+    print(markdown(result), file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    medallion = commands.add_parser("medallion", help="Dagster run vs direct transforms")
+    medallion.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    medallion.add_argument("--days", type=int, default=10)
+    medallion.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    if len(args.rows) == 1:
+        return _one(args)
+    for rows in args.rows:  # one process per size: peak memory must not carry over
+        command = [sys.executable, "-m", "bench", "medallion", "--rows", str(rows)]
+        command += ["--days", str(args.days), "--seed", str(args.seed)]
+        subprocess.run(command, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
