@@ -1,13 +1,19 @@
-"""Row accounting: every bronze row lands exactly once in silver, quarantine or duplicates."""
+"""Row accounting: every bronze row lands exactly once in silver, quarantine or duplicates,
+checked for each partition on its own (also when a run covers a range of days)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import dagster as dg
 import pandas as pd
 
+from etl_assets.quality.emit import ERROR, PartitionCheck, check_events, run_partition_keys
+
 IDENTITY = ["_source_file", "_row_number"]
+CHECK_NAME = "row_accounting"
+DESCRIPTION = "bronze rows = silver rows + quarantined rows + duplicates removed"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,18 @@ class Accounting:
         return self.difference == 0 and not self.rows_seen_twice and not self.rows_not_in_bronze
 
 
+def _identity_problems(
+    bronze: pd.DataFrame, outputs: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """Per output row: is its identity seen before in the outputs, and is it absent from bronze."""
+    known = outputs[IDENTITY].merge(
+        bronze[IDENTITY].drop_duplicates(), on=IDENTITY, how="left", indicator=True
+    )
+    seen_twice = outputs[IDENTITY].duplicated().to_numpy()
+    not_in_bronze = (known["_merge"] == "left_only").to_numpy()
+    return pd.Series(seen_twice), pd.Series(not_in_bronze)
+
+
 def account_rows(
     bronze: pd.DataFrame,
     silver: pd.DataFrame,
@@ -40,37 +58,108 @@ def account_rows(
 ) -> Accounting:
     """Counts, and checks the identities (file, row number) of the output rows against bronze."""
     outputs = pd.concat([silver[IDENTITY], quarantine[IDENTITY]], ignore_index=True)
-    known = outputs.merge(
-        bronze[IDENTITY].drop_duplicates(), on=IDENTITY, how="left", indicator=True
-    )
+    seen_twice, not_in_bronze = _identity_problems(bronze, outputs)
     return Accounting(
         bronze_rows=bronze_rows,
         silver_rows=len(silver),
         quarantined_rows=len(quarantine),
         duplicates_removed=duplicates_removed,
-        rows_seen_twice=int(outputs.duplicated().sum()),
-        rows_not_in_bronze=int((known["_merge"] == "left_only").sum()),
+        rows_seen_twice=int(seen_twice.sum()),
+        rows_not_in_bronze=int(not_in_bronze.sum()),
+    )
+
+
+def account_days(
+    bronze: pd.DataFrame,
+    silver: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    *,
+    day_column: str,
+    days: Sequence[pd.Timestamp],
+    bronze_rows_by_day: Mapping[pd.Timestamp, int],
+    duplicates_by_day: Mapping[pd.Timestamp, int],
+) -> dict[pd.Timestamp, Accounting]:
+    """The accounting of each day: the transform's counts of bronze rows and duplicates for
+    the day against the output rows that carry the day."""
+    outputs = pd.concat(
+        [silver[[*IDENTITY, day_column]], quarantine[[*IDENTITY, day_column]]], ignore_index=True
+    )
+    seen_twice, not_in_bronze = _identity_problems(bronze, outputs)
+    output_days = pd.Series(outputs[day_column].to_numpy(), dtype="datetime64[ns]")
+    silver_days = silver[day_column].value_counts()
+    quarantine_days = quarantine[day_column].value_counts()
+    accounts = {}
+    for day in days:
+        on_day = (output_days == day).to_numpy()
+        accounts[day] = Accounting(
+            bronze_rows=int(bronze_rows_by_day.get(day, 0)),
+            silver_rows=int(silver_days.get(day, 0)),
+            quarantined_rows=int(quarantine_days.get(day, 0)),
+            duplicates_removed=int(duplicates_by_day.get(day, 0)),
+            rows_seen_twice=int(seen_twice[on_day].sum()),
+            rows_not_in_bronze=int(not_in_bronze[on_day].sum()),
+        )
+    return accounts
+
+
+def accounting_check(accounting: Accounting, partition: str | None) -> PartitionCheck:
+    """The row_accounting verdict on one partition (error: blocks gold)."""
+    return PartitionCheck(
+        check_name=CHECK_NAME,
+        partition=partition,
+        passed=accounting.balanced,
+        severity=ERROR,
+        description=DESCRIPTION if accounting.balanced else f"rows do not add up: {accounting}",
+        metadata={**asdict(accounting), "difference": accounting.difference},
     )
 
 
 def accounting_check_result(asset_key: dg.AssetKey, accounting: Accounting) -> dg.AssetCheckResult:
+    check = accounting_check(accounting, None)
     return dg.AssetCheckResult(
         asset_key=asset_key,
-        check_name="row_accounting",
-        passed=accounting.balanced,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=(
-            "bronze rows = silver rows + quarantined rows + duplicates removed"
-            if accounting.balanced
-            else f"rows do not add up: {accounting}"
-        ),
-        metadata={
-            "bronze_rows": accounting.bronze_rows,
-            "silver_rows": accounting.silver_rows,
-            "quarantined_rows": accounting.quarantined_rows,
-            "duplicates_removed": accounting.duplicates_removed,
-            "difference": accounting.difference,
-            "rows_seen_twice": accounting.rows_seen_twice,
-            "rows_not_in_bronze": accounting.rows_not_in_bronze,
-        },
+        check_name=check.check_name,
+        passed=check.passed,
+        severity=check.severity,
+        description=check.description,
+        metadata=check.metadata,
     )
+
+
+def accounting_events(
+    context,
+    asset_key: dg.AssetKey,
+    bronze: pd.DataFrame,
+    result,
+    *,
+    day_column: str | None,
+    days: Sequence[pd.Timestamp] | None,
+) -> Iterator:
+    """The row_accounting check events of a silver step: one verdict per partition day of a
+    daily source (a range run included), one verdict for an unpartitioned source."""
+    if day_column is None or days is None:
+        yield accounting_check_result(
+            asset_key,
+            account_rows(
+                bronze,
+                result.clean,
+                result.quarantine,
+                bronze_rows=result.rows_in,
+                duplicates_removed=result.duplicates_removed,
+            ),
+        )
+        return
+    accounts = account_days(
+        bronze,
+        result.clean,
+        result.quarantine,
+        day_column=day_column,
+        days=days,
+        bronze_rows_by_day=result.rows_in_by_day,
+        duplicates_by_day=result.duplicates_by_day,
+    )
+    keys = run_partition_keys(context, partitioned=True)
+    if len(keys) != len(days):
+        raise dg.Failure(description=f"run covers partitions {keys} but days {list(days)}")
+    checks = [accounting_check(accounts[day], key) for day, key in zip(days, keys, strict=True)]
+    yield from check_events(context, asset_key, checks, blocking={CHECK_NAME: True})

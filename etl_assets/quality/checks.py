@@ -1,0 +1,254 @@
+"""Asset checks of every layer: one `@multi_asset_check` per asset runs the asset's suite.
+
+Each expectation is its own check (its own history and status in the UI), named after the
+rule; `blocking` follows the severity (error blocks the downstream assets of the run, warn
+reports). A partitioned asset's checks are partitioned the same way and judge each partition
+on its own rows, also in a run over a range of days (see emit.py). Beside the rules, each
+asset gets a `quality_score` check (warn below the suite's minimum), bronze a
+`landing_columns` check, `gold/daily_sales` its reconciliation with silver, and silver and
+gold Dagster's column schema change checks.
+
+great_expectations is imported by the first check that runs, never when the code location
+loads.
+"""
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
+from etl_assets.quality.expectations import Expectation
+from etl_assets.quality.gold_suites import gold_suites
+from etl_assets.quality.reconciliation import RECONCILIATION, reconciliation_frame
+from etl_assets.quality.report import QUALITY_SCORE_CHECK, outcome_check, score_check
+from etl_assets.quality.schema_drift import (
+    LANDING_COLUMNS_CHECK,
+    column_schema_change_checks,
+    landing_column_checks,
+)
+from etl_assets.quality.suites import Suite, source_suites
+from etl_assets.quality.validation import Outcome, Partitions, validate_partitions
+from etl_assets.sources import SourceSpec
+from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
+
+SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
+
+
+@dataclass(frozen=True)
+class ExtraRules:
+    """Rules that run on a frame built from the asset and other inputs (reconciliation)."""
+
+    rules: tuple[Expectation, ...]
+    inputs: Mapping[str, dg.AssetKey]
+    build: Callable[..., pd.DataFrame]  # (asset frame, **inputs) -> frame with the day column
+
+
+@dataclass(frozen=True)
+class SuiteCheck:
+    """One asset's suite, as a check op runs it."""
+
+    suite: Suite
+    landing_columns: tuple[str, ...] | None = None  # bronze: the declared raw columns
+    extra: ExtraRules | None = None
+    rules: tuple[Expectation, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        extra = self.extra.rules if self.extra else ()
+        object.__setattr__(self, "rules", (*self.suite.expectations, *extra))
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey(self.suite.asset)
+
+
+def _partitions_of(frame: pd.DataFrame, column: str | None, keys: Sequence[str | None]):
+    """Which of the run's partitions each row belongs to, by its day column."""
+    if len(keys) == 1 or column is None:
+        return Partitions.single(len(frame))
+    days = frame[column].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    wanted = np.array(keys, dtype="datetime64[D]")
+    index = np.minimum(np.searchsorted(wanted, days), len(wanted) - 1)
+    outside = wanted[index] != days
+    if outside.any():
+        raise dg.Failure(
+            description=f"{int(outside.sum())} rows have a {column} outside this run's "
+            f"partitions {keys[0]}..{keys[-1]}: the lake file holds rows of another day."
+        )
+    return Partitions(index, len(keys))
+
+
+def _specs(
+    check: SuiteCheck, partitions_def: dg.PartitionsDefinition | None
+) -> list[dg.AssetCheckSpec]:
+    key = check.asset_key
+
+    def spec(name: str, description: str, blocking: bool, metadata: dict) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            name,
+            asset=key,
+            description=description,
+            blocking=blocking,
+            metadata=metadata,
+            partitions_def=partitions_def,
+            additional_deps=list(check.extra.inputs.values()) if check.extra else None,
+        )
+
+    specs = [
+        spec(
+            rule.name,
+            rule.description or rule.summary(),
+            rule.blocking,
+            {"expectation": rule.summary(), "severity": rule.severity, "origin": rule.origin},
+        )
+        for rule in check.rules
+    ]
+    specs.append(
+        spec(
+            QUALITY_SCORE_CHECK,
+            f"0-100 score of the suite on each partition; warns below "
+            f"{check.suite.min_quality_score:g}",
+            False,
+            {"min_quality_score": check.suite.min_quality_score},
+        )
+    )
+    if check.landing_columns is not None:
+        specs.append(
+            spec(
+                LANDING_COLUMNS_CHECK,
+                "the landing file's columns are the declared ones (warns naming the others)",
+                False,
+                {},
+            )
+        )
+    return specs
+
+
+def _outcomes(
+    check: SuiteCheck, frame: pd.DataFrame, others: Mapping[str, pd.DataFrame], keys
+) -> tuple[list[list[Outcome]], Partitions]:
+    suite = check.suite
+    partitions = _partitions_of(frame, suite.partition_column, keys)
+    outcomes = validate_partitions(frame, suite.expectations, partitions)
+    if check.extra:
+        derived = check.extra.build(frame, **others)
+        derived_partitions = _partitions_of(derived, suite.partition_column, keys)
+        extra = validate_partitions(derived, check.extra.rules, derived_partitions)
+        outcomes = [mine + theirs for mine, theirs in zip(outcomes, extra, strict=True)]
+    return outcomes, partitions
+
+
+def _write_docs(
+    check: SuiteCheck, docs_dir: Path | None, key, outcomes: list[Outcome], run_id: str
+) -> str | None:
+    if docs_dir is None or all(o.success for o in outcomes):
+        return None
+    from etl_assets.quality.data_docs import write_page
+
+    return str(write_page(docs_dir, check.suite, key, outcomes, run_id))
+
+
+def _run(
+    check: SuiteCheck,
+    context,
+    keys,
+    frame: pd.DataFrame,
+    others,
+    docs_dir: Path | None,
+    selected: set[str],
+) -> Iterator:
+    started = time.perf_counter()
+    outcomes, partitions = _outcomes(check, frame, others, keys)
+    results: list[PartitionCheck] = []
+    for key, partition_outcomes in zip(keys, outcomes, strict=True):
+        docs = _write_docs(check, docs_dir, key, partition_outcomes, context.run.run_id)
+        results.extend(outcome_check(o, check.suite, key, docs) for o in partition_outcomes)
+        results.append(score_check(partition_outcomes, check.suite, key, docs))
+    if check.landing_columns is not None:
+        results.extend(
+            landing_column_checks(frame, check.landing_columns, BRONZE_LINEAGE, partitions, keys)
+        )
+    context.log.info(
+        f"{check.suite.name}: {len(check.rules)} expectations on {len(keys)} partition(s), "
+        f"{len(frame):,} rows, evaluated in {time.perf_counter() - started:.2f} s"
+    )
+    blocking = {rule.name: rule.blocking for rule in check.rules}
+    chosen = [r for r in results if r.check_name in selected]
+    yield from check_events(context, check.asset_key, chosen, blocking)
+
+
+def _input_name(key: dg.AssetKey) -> str:
+    return key.to_python_identifier()
+
+
+def suite_checks(
+    name: str,
+    checks: Sequence[SuiteCheck],
+    partitions_def: dg.PartitionsDefinition | None,
+    docs_dir: Path | None,
+) -> dg.AssetChecksDefinition:
+    """The suites of assets materialized together, as one check op (each frame loaded once)."""
+    ins = {_input_name(c.asset_key): dg.AssetIn(key=c.asset_key) for c in checks}
+    for check in checks:
+        for key in check.extra.inputs.values() if check.extra else ():
+            ins[_input_name(key)] = dg.AssetIn(key=key)
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=[spec for check in checks for spec in _specs(check, partitions_def)],
+        ins=ins,
+        description="Expectation suites (great_expectations) of "
+        + ", ".join(c.suite.name for c in checks),
+        compute_kind="great_expectations",
+        can_subset=True,  # a job or the UI may select one check, or one asset's checks
+    )
+    def _check(context, **frames: pd.DataFrame):
+        keys = run_partition_keys(context, partitions_def is not None)
+        for check in checks:
+            selected = {
+                k.name for k in context.selected_asset_check_keys if k.asset_key == check.asset_key
+            }
+            if not selected:
+                continue
+            others = {
+                argument: frames[_input_name(key)]
+                for argument, key in (check.extra.inputs.items() if check.extra else ())
+            }
+            frame = frames[_input_name(check.asset_key)]
+            yield from _run(check, context, keys, frame, others, docs_dir, selected)
+
+    return _check
+
+
+def build_quality_checks(
+    sources: Mapping[str, SourceSpec],
+    partitions_def: dg.PartitionsDefinition,
+    docs_dir: Path | None = None,
+) -> list[dg.AssetChecksDefinition]:
+    """Every quality check of the code location (row accounting runs inside silver)."""
+    checks: list[dg.AssetChecksDefinition] = []
+    watched: list[dg.AssetKey] = []
+    for spec in sources.values():
+        suites = source_suites(spec)
+        daily = partitions_def if spec.is_daily else None
+        daily_rows = partitions_def if spec.is_daily and not spec.is_history else None
+        bronze = SuiteCheck(suites.bronze, landing_columns=spec.raw_columns)
+        checks.append(suite_checks(f"bronze_{spec.name}_expectations", [bronze], daily, docs_dir))
+        # silver and its quarantine are materialized together: one op checks both
+        silver = [SuiteCheck(suites.silver), SuiteCheck(suites.quarantine)]
+        name = f"silver_{spec.name}_expectations"
+        checks.append(suite_checks(name, silver, daily_rows, docs_dir))
+        watched.append(dg.AssetKey(suites.silver.asset))
+    if {"orders", "products"} <= sources.keys():  # the retail marts exist
+        reconcile = ExtraRules((RECONCILIATION,), {"orders": SILVER_ORDERS}, reconciliation_frame)
+        for mart, suite in gold_suites().items():
+            daily = partitions_def if mart == "daily_sales" else None
+            check = SuiteCheck(suite, extra=reconcile if mart == "daily_sales" else None)
+            checks.append(suite_checks(f"gold_{mart}_expectations", [check], daily, docs_dir))
+            watched.append(dg.AssetKey(suite.asset))
+    checks.extend(column_schema_change_checks(watched))
+    return checks

@@ -1,0 +1,56 @@
+"""What an operator reads: masked samples, the quality score, metadata per check."""
+
+import dagster as dg
+
+from etl_assets.quality.expectations import parse_expectation
+from etl_assets.quality.report import mask, masked_sample, quality_score, score_check
+from etl_assets.quality.suites import Suite
+from etl_assets.quality.validation import Outcome
+
+EMAIL = parse_expectation(
+    {
+        "type": "expect_column_values_to_match_regex",
+        "column": "Email",
+        "regex": "@",
+        "mostly": 0.8,
+        "severity": "warn",
+    },
+    "t",
+)
+KEY = parse_expectation(
+    {
+        "type": "expect_compound_columns_to_be_unique",
+        "column_list": ["CustomerID", "Email"],
+        "severity": "error",
+    },
+    "t",
+)
+SUITE = Suite(("bronze", "customers"), (EMAIL, KEY), 90.0, frozenset({"Email"}))
+
+
+def test_masking_keeps_a_shape_not_a_value():
+    assert mask("jane.doe@example.com") == "j***m"
+    assert mask("abcd") == "****" and mask(None) is None and mask(12345) == "1***5"
+
+
+def test_samples_mask_pii_columns_only():
+    emails = Outcome(EMAIL, False, 10, 3, 0, sample=(("jane.doe", 3),))
+    keys = Outcome(KEY, False, 10, 2, 0, sample=(([17850, "jane@x.org"], 2),))
+    assert masked_sample(emails, SUITE.pii_columns) == [{"value": "j***e", "rows": 3}]
+    assert masked_sample(keys, SUITE.pii_columns) == [{"value": [17850, "j***g"], "rows": 2}]
+
+
+def test_the_score_weighs_how_far_each_rule_is_from_its_bar():
+    passing = Outcome(EMAIL, True, 10, 1, 0)
+    assert quality_score([passing, passing]) == 100.0
+    # 60% conforming against mostly=0.8: 0.75 of the bar; a failed key rule counts 0.4
+    short = Outcome(EMAIL, False, 10, 4, 0)
+    duplicates = Outcome(KEY, False, 10, 6, 0)
+    assert quality_score([short, duplicates]) == round(100 * (0.75 + 0.4) / 2, 2)
+
+
+def test_the_score_check_warns_below_the_minimum_with_a_summary():
+    check = score_check([Outcome(KEY, False, 10, 6, 0)], SUITE, "2024-01-02", None)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["quality_score"].value == 40.0
+    assert "| customerid_email_unique | error | **FAIL** |" in check.metadata["summary"].value
