@@ -1,0 +1,74 @@
+"""Everything that makes runs happen, assembled from the settings in one call.
+
+| what | name | default (local / prod) |
+|---|---|---|
+| job: every layer with its checks, for a day or a range | `medallion` | - |
+| schedule: yesterday at 02:00, ETL_TIMEZONE | `medallion_daily` | stopped / running |
+| sensor: landing files, new or changed by checksum | `landing_files` | stopped / running |
+| sensor: automation conditions (silver and gold) | `medallion_automation` | stopped / running |
+| sensor: run failures to the log and the webhook | `run_failure_alert` | running / running |
+
+Locally nothing runs by itself until an operator switches it on (in the UI, or
+`dagster schedule start` / `dagster sensor start`); in prod everything starts running.
+Failure alerts are on everywhere: a failure nobody hears of helps no one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from etl_assets.automation.alerts import build_failure_alert_sensor
+from etl_assets.automation.conditions import build_automation_sensor, with_automation_conditions
+from etl_assets.automation.jobs import medallion_job
+from etl_assets.automation.schedules import build_daily_schedule
+from etl_assets.automation.sensors import build_landing_sensor
+from etl_assets.settings import Settings
+from etl_assets.sources import SourceSpec
+
+
+@dataclass(frozen=True)
+class Automation:
+    jobs: list[dg.UnresolvedAssetJobDefinition]
+    schedules: list
+    sensors: list[dg.SensorDefinition]
+    # Runs launched from the UI and the daemon execute their steps in the run's own process:
+    # a process per step would import dagster, pandas and the code location (3-5 s) for
+    # steps that mostly take under a second, on two cores that two runs already share.
+    executor: dg.ExecutorDefinition = dg.in_process_executor
+
+    @staticmethod
+    def attach_conditions(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+        return with_automation_conditions(assets)
+
+
+def build_automation(
+    settings: Settings,
+    specs: Sequence[SourceSpec],
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+) -> Automation:
+    on_by_default = settings.env == "prod"
+    sensor_status = (
+        dg.DefaultSensorStatus.RUNNING if on_by_default else dg.DefaultSensorStatus.STOPPED
+    )
+    schedule_status = (
+        dg.DefaultScheduleStatus.RUNNING if on_by_default else dg.DefaultScheduleStatus.STOPPED
+    )
+    job = medallion_job()
+    return Automation(
+        jobs=[job],
+        schedules=[build_daily_schedule(job, schedule_status)],
+        sensors=[
+            build_landing_sensor(
+                specs,
+                job,
+                partitions_def,
+                minimum_interval_seconds=settings.landing_sensor_interval_seconds,
+                default_status=sensor_status,
+            ),
+            build_automation_sensor(sensor_status),
+            build_failure_alert_sensor(dg.DefaultSensorStatus.RUNNING),
+        ],
+    )

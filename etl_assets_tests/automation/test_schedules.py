@@ -1,0 +1,73 @@
+"""The daily schedule and what is switched on by default in each profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from etl_assets.automation.alerts import FAILURE_SENSOR
+from etl_assets.automation.conditions import AUTOMATION_SENSOR
+from etl_assets.automation.jobs import MEDALLION_JOB
+from etl_assets.automation.schedules import DAILY_SCHEDULE
+from etl_assets.automation.sensors import LANDING_SENSOR
+
+
+@pytest.mark.parametrize("timezone", ["UTC", "Asia/Tokyo", "America/Los_Angeles"])
+def test_daily_schedule_runs_yesterday_at_two_in_the_configured_timezone(
+    data_dir, defs_for, timezone
+):
+    defs, _ = defs_for(data_dir, ETL_TIMEZONE=timezone)
+    schedule = defs.resolve_schedule_def(DAILY_SCHEDULE)
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == timezone
+    tick_time = dt.datetime(2024, 1, 5, 2, 0, tzinfo=ZoneInfo(timezone))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=tick_time, repository_def=defs.get_repository_def()
+    )
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2024-01-04"
+    assert request.run_key == "2024-01-04"  # a tick never launches twice
+    assert request.job_name == MEDALLION_JOB
+    assert request.asset_selection is None  # every layer with its checks
+
+
+def test_partitions_follow_the_configured_timezone(data_dir, defs_for):
+    defs, _ = defs_for(data_dir, ETL_TIMEZONE="Europe/Berlin")
+    partitions = defs.resolve_job_def(MEDALLION_JOB).partitions_def
+    window = partitions.time_window_for_partition_key("2024-01-04")
+    assert window.start.isoformat() == "2024-01-04T00:00:00+01:00"
+
+
+def test_nothing_runs_by_itself_locally_but_alerts(data_dir, defs_for):
+    defs, _ = defs_for(data_dir)
+    assert defs.resolve_schedule_def(DAILY_SCHEDULE).default_status == (
+        dg.DefaultScheduleStatus.STOPPED
+    )
+    statuses = {name: defs.resolve_sensor_def(name).default_status for name in SENSORS}
+    assert statuses == {
+        LANDING_SENSOR: dg.DefaultSensorStatus.STOPPED,
+        AUTOMATION_SENSOR: dg.DefaultSensorStatus.STOPPED,
+        FAILURE_SENSOR: dg.DefaultSensorStatus.RUNNING,
+    }
+
+
+def test_everything_runs_by_itself_in_prod(data_dir, defs_for):
+    defs, _ = defs_for(
+        data_dir, ETL_ENV="prod", ETL_PII_HASH_KEY="k", ETL_WAREHOUSE_URL="postgresql://x@db/w"
+    )
+    assert defs.resolve_schedule_def(DAILY_SCHEDULE).default_status == (
+        dg.DefaultScheduleStatus.RUNNING
+    )
+    for name in SENSORS:
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_landing_sensor_interval_is_configurable(data_dir, defs_for):
+    defs, _ = defs_for(data_dir, ETL_LANDING_SENSOR_INTERVAL_SECONDS="5")
+    assert defs.resolve_sensor_def(LANDING_SENSOR).minimum_interval_seconds == 5
+
+
+SENSORS = (LANDING_SENSOR, AUTOMATION_SENSOR, FAILURE_SENSOR)
