@@ -1,7 +1,10 @@
 """`etl-assets`: operator commands.
 
 etl-assets sample --out DIR [--start 2024-01-01 --days 30 --rows-per-day 20000 --seed 7]
+                  [--postgres-url URL --postgres-schema public]   (seed table customers)
 etl-assets run [--first-day D --last-day D]
+etl-assets validate-sources [--dir DIR]
+etl-assets serve-sample-api [--port 8765 --host 127.0.0.1]
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ def _sample(args: argparse.Namespace) -> int:
 
     landing = Path(args.out) / "landing"
     if landing.exists() and any(landing.iterdir()):
+        if args.postgres_url and not args.replace:
+            return _seed_postgres(args)  # seed the demo table from the sample already there
         if not args.replace:
             # Files of an earlier, longer sample would stay and disagree with the manifest.
             print(
@@ -42,6 +47,24 @@ def _sample(args: argparse.Namespace) -> int:
         return 2
     lines = sum(day["lines"] for day in manifest["orders"].values())
     print(f"wrote {manifest['days']} days, {lines:,} order lines to {Path(args.out) / 'landing'}")
+    return _seed_postgres(args) if args.postgres_url else 0
+
+
+def _seed_postgres(args: argparse.Namespace) -> int:
+    from etl_assets.connectors.postgres import redact_url
+    from etl_assets.sample_postgres import seed_customers
+
+    try:
+        customers, changed = seed_customers(
+            Path(args.out) / "landing", args.postgres_url, args.postgres_schema
+        )
+    except (ConnectionError, FileNotFoundError) as exc:
+        print(f"etl-assets sample: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"seeded {args.postgres_schema}.customers at {redact_url(args.postgres_url)}: "
+        f"{customers:,} customers, {changed:,} rows inserted or changed"
+    )
     return 0
 
 
@@ -81,6 +104,62 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if summary.success else 1
 
 
+def _validate_sources(args: argparse.Namespace) -> int:
+    """Load every declaration on its own and report each error; runs nothing."""
+    from etl_assets.settings import get_settings
+    from etl_assets.sources import check_sources
+    from etl_assets.sources.spec import default_sources_dir
+
+    directory = Path(args.dir) if args.dir else get_settings().sources_dir or default_sources_dir()
+    if not directory.is_dir():
+        print(f"etl-assets validate-sources: {directory} is not a directory", file=sys.stderr)
+        return 2
+    specs, errors = check_sources(directory)
+    for spec in specs:
+        partitioning = "daily" if spec.is_daily else "unpartitioned"
+        print(
+            f"ok     {Path(spec.file).name}: {spec.name} ({spec.connector}, {spec.format}, "
+            f"{partitioning}, {len(spec.columns)} columns, {len(spec.rules)} rules)"
+        )
+    for error in errors:
+        print(f"error  {error}", file=sys.stderr)
+    if not specs and not errors:
+        print(f"etl-assets validate-sources: no *.yaml declaration in {directory}", file=sys.stderr)
+        return 2
+    print(f"{len(specs)} valid, {len(errors)} invalid declaration(s) in {directory}")
+    return 1 if errors else 0
+
+
+def _serve_sample_api(args: argparse.Namespace) -> int:
+    from etl_assets.sample_api import SampleApiError, load_catalogue, make_server, url_of
+    from etl_assets.settings import get_settings
+
+    landing = Path(args.data_dir) / "landing" if args.data_dir else get_settings().landing_dir
+    try:
+        records = load_catalogue(landing)
+    except SampleApiError as exc:
+        print(f"etl-assets serve-sample-api: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(records, host=args.host, port=args.port)
+    except OSError as exc:
+        print(
+            f"etl-assets serve-sample-api: cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    url = url_of(server)
+    print(f"serving {len(records):,} products at {url}?page=1&page_size=100 (Ctrl-C stops)")
+    print(f"read the catalogue from it with:  export ETL_CATALOGUE_URL={url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="etl-assets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--replace", action="store_true", help="delete an existing landing/ directory first"
     )
+    sample.add_argument(
+        "--postgres-url",
+        help="also seed table customers (one row per customer, with updated_at) in this "
+        "database, for the connector: postgres demo; with an existing sample, seed only",
+    )
+    sample.add_argument("--postgres-schema", default="public", help="schema of that table")
     sample.set_defaults(handler=_sample)
 
     run = commands.add_parser(
@@ -109,6 +194,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="Dagster console log level (DEBUG, INFO, WARNING, ERROR)",
     )
     run.set_defaults(handler=_run)
+
+    validate = commands.add_parser(
+        "validate-sources",
+        help="check every source declaration (file, field, allowed values); runs nothing",
+    )
+    validate.add_argument(
+        "--dir", help="folder of declarations (default: $ETL_SOURCES_DIR or the bundled ones)"
+    )
+    validate.set_defaults(handler=_validate_sources)
+
+    serve = commands.add_parser(
+        "serve-sample-api", help="serve the sample product catalogue as a paged JSON API"
+    )
+    serve.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument(
+        "--data-dir", help="data directory holding landing/ (default: $ETL_DATA_DIR)"
+    )
+    serve.set_defaults(handler=_serve_sample_api)
     return parser
 
 

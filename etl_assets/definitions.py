@@ -8,24 +8,33 @@ from etl_assets.assets.bronze import build_bronze_asset
 from etl_assets.assets.common import daily_partitions
 from etl_assets.assets.gold import build_gold_assets
 from etl_assets.assets.silver import build_silver_assets
-from etl_assets.automation.jobs import medallion_job
+from etl_assets.assets.warehouse import build_warehouse_assets
+from etl_assets.automation.build import build_automation
+from etl_assets.quality.checks import build_quality_checks
+from etl_assets.quality.freshness import with_gold_freshness
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    sources = load_sources(settings.sources_dir)
-    partitions = daily_partitions(settings.partitions_start)
+    sources = load_sources(settings.sources_dir, urls=settings.source_urls)
+    partitions = daily_partitions(settings.partitions_start, settings.timezone)
     assets: list[dg.AssetsDefinition] = []
     for spec in sources.values():
         assets.append(build_bronze_asset(spec, partitions))
         assets.append(build_silver_assets(spec, partitions))
     if {"orders", "products"} <= sources.keys():  # the retail marts need both
-        assets.extend(build_gold_assets(partitions))
+        assets.extend(with_gold_freshness(build_gold_assets(partitions)))
+        assets.extend(build_warehouse_assets(settings, partitions))  # prod: publish to Postgres
+    automation = build_automation(settings, list(sources.values()), partitions)
     return dg.Definitions(
-        assets=assets,
-        jobs=[medallion_job()],
+        assets=automation.attach_conditions(assets),
+        asset_checks=build_quality_checks(sources, partitions, settings.data_dir / "quality"),
+        jobs=automation.jobs,
+        schedules=automation.schedules,
+        sensors=automation.sensors,
+        executor=automation.executor,
         resources=build_resources(settings),
     )
 

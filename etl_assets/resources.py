@@ -9,7 +9,11 @@ from __future__ import annotations
 import dagster as dg
 
 from etl_assets.assets.common import LAKE_IO_MANAGER
+from etl_assets.assets.warehouse import warehouse_resources
+from etl_assets.automation.alerts import alerts_resource
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.connectors.http import HttpJsonApi
+from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.io.parquet_lake import ParquetLakeIOManager
 from etl_assets.settings import DEV_PII_KEY, PII_KEY_VARIABLE, Settings
 
@@ -37,9 +41,15 @@ def pii_key_resource(settings: Settings) -> PiiKey:
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
-    """The resources of a profile. `local` and `prod` share the lake; prod adds more later."""
-    return {
+    """The resources of a profile. `local` and `prod` share the lake; prod adds the warehouse."""
+    resources: dict[str, object] = {
         "landing": LandingFiles(base_dir=str(settings.landing_dir)),
+        "http": HttpJsonApi(),  # sources with connector: http (timeouts, retries: defaults)
+        "postgres_source": PostgresSource(),  # connector: postgres (DSN from postgres.url_env)
         LAKE_IO_MANAGER: ParquetLakeIOManager(base_path=settings.lake_url),
         "pii": pii_key_resource(settings),
+        "alerts": alerts_resource(settings),  # run-failure alerts: log, webhook when set
     }
+    if settings.warehouse:
+        resources.update(warehouse_resources(settings))
+    return resources

@@ -68,12 +68,12 @@ class RunSummary:
 
 
 def landed_days(settings: Settings) -> list[str]:
-    """Days for which every daily source has a landing file."""
+    """Days for which every daily source read from files has a landing file."""
     landing = LandingFiles(base_dir=str(settings.landing_dir))
     day_sets = [
         {day for day, _ in landing.list_files(spec.path)}
-        for spec in load_sources(settings.sources_dir).values()
-        if spec.is_daily
+        for spec in load_sources(settings.sources_dir, urls=settings.source_urls).values()
+        if spec.is_daily and spec.connector == "files"
     ]
     return sorted(set.intersection(*day_sets)) if day_sets else []
 

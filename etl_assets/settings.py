@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 PROFILES = ("local", "prod")
 PII_KEY_VARIABLE = "ETL_PII_HASH_KEY"
+# A Slack-compatible incoming-webhook URL for failure alerts; secret, read via dagster.EnvVar.
+ALERT_WEBHOOK_VARIABLE = "ETL_ALERT_WEBHOOK_URL"
+WAREHOUSE_URL_VARIABLE = "ETL_WAREHOUSE_URL"  # prod: the warehouse DSN (secret)
 # Dev default so `make run` works on a fresh machine; every use of it logs a loud warning.
 DEV_PII_KEY = "etl-assets-dev-only-key"
+# ..._URL variables that configure the platform, never a source's API.
+_NOT_SOURCE_URLS = frozenset(
+    {"ETL_LAKE_URL", "ETL_UI_URL", "ETL_WAREHOUSE_URL", "ETL_ALERT_WEBHOOK_URL"}
+)
 
 
 class SettingsError(ValueError):
@@ -30,6 +40,25 @@ class Settings:
     sources_dir: Path | None
     partitions_start: str
     pii_key_from_env: bool
+    # ETL_..._URL variables: a declaration's `http.url_env` names one to read its source
+    # over HTTP (ETL_CATALOGUE_URL for the retail catalogue). Kept out of repr: a URL may
+    # carry credentials.
+    source_urls: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    # Automation: the timezone of the daily partitions and of the 02:00 schedule, the UI
+    # address that alerts link to, whether ETL_ALERT_WEBHOOK_URL (a secret) is set, and how
+    # often the landing sensor looks at the landing directory.
+    timezone: str = "UTC"
+    ui_url: str = "http://localhost:3000"
+    alert_webhook_from_env: bool = False
+    landing_sensor_interval_seconds: int = 30
+    # Warehouse (prod): gold marts are also published to Postgres at ETL_WAREHOUSE_URL (a
+    # secret, read by the resource via dagster.EnvVar; required in prod). Schema prefix for
+    # every warehouse schema; ETL_WAREHOUSE_SILVER=true also publishes silver/orders.
+    warehouse: bool = False
+    warehouse_schema_prefix: str = ""
+    warehouse_silver: bool = False
 
     @property
     def landing_dir(self) -> Path:
@@ -54,6 +83,61 @@ def _read_start(environ: dict[str, str]) -> str:
     return start
 
 
+def _read_timezone(environ: dict[str, str]) -> str:
+    name = environ.get("ETL_TIMEZONE", "UTC").strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(
+            f"ETL_TIMEZONE={name!r} is not a timezone; use an IANA name such as UTC or "
+            "Europe/Berlin"
+        ) from exc
+    return name
+
+
+def _read_interval(environ: dict[str, str]) -> int:
+    text = environ.get("ETL_LANDING_SENSOR_INTERVAL_SECONDS", "30").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingsError(
+            f"ETL_LANDING_SENSOR_INTERVAL_SECONDS={text!r} is not a whole number of seconds >= 1"
+        )
+    return int(text)
+
+
+def _read_automation(environ: dict[str, str]) -> dict[str, object]:
+    return {
+        "timezone": _read_timezone(environ),
+        "ui_url": (environ.get("ETL_UI_URL") or "http://localhost:3000").rstrip("/"),
+        "alert_webhook_from_env": bool(environ.get(ALERT_WEBHOOK_VARIABLE, "").strip()),
+        "landing_sensor_interval_seconds": _read_interval(environ),
+    }
+
+
+def _read_warehouse(environ: dict[str, str]) -> dict[str, object]:
+    """Prod publishes to the warehouse and needs ETL_WAREHOUSE_URL; local never does."""
+    if _read_profile(environ) != "prod":
+        return {}
+    if not environ.get(WAREHOUSE_URL_VARIABLE, "").strip():
+        raise SettingsError(
+            f"ETL_ENV=prod needs {WAREHOUSE_URL_VARIABLE}: the Postgres warehouse the gold "
+            f"marts are published to (e.g. {WAREHOUSE_URL_VARIABLE}=postgresql://etl:...@db:5432/"
+            "warehouse). Set it, or use ETL_ENV=local (lake only)."
+        )
+    prefix = environ.get("ETL_WAREHOUSE_SCHEMA_PREFIX", "").strip()
+    if prefix and not prefix.replace("_", "").isalnum():
+        raise SettingsError(
+            f"ETL_WAREHOUSE_SCHEMA_PREFIX={prefix!r}: use letters, digits and underscores only"
+        )
+    silver = environ.get("ETL_WAREHOUSE_SILVER", "").strip().lower()
+    if silver not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"ETL_WAREHOUSE_SILVER={silver!r} is not true or false")
+    return {
+        "warehouse": True,
+        "warehouse_schema_prefix": prefix,
+        "warehouse_silver": silver in ("true", "1", "yes"),
+    }
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     data_dir = Path(environ.get("ETL_DATA_DIR", "data")).expanduser().resolve()
@@ -65,6 +149,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sources_dir=Path(sources_dir).resolve() if sources_dir else None,
         partitions_start=_read_start(environ),
         pii_key_from_env=bool(environ.get(PII_KEY_VARIABLE)),
+        source_urls=MappingProxyType(
+            {
+                name: value.strip()
+                for name, value in environ.items()
+                if name.startswith("ETL_")
+                and name.endswith("_URL")
+                and name not in _NOT_SOURCE_URLS
+                and value.strip()
+            }
+        ),
+        **_read_automation(environ),
+        **_read_warehouse(environ),
     )
 
 

@@ -48,7 +48,8 @@ def test_missing_required_column_is_named(data_dir, defs_for, instance):
     assert "StockCode" in failure_text(result)
 
 
-def test_unknown_header_column_is_named(data_dir, defs_for, instance):
+def test_unknown_header_column_is_kept_and_named(data_dir, defs_for, instance):
+    # Kept in bronze (nothing dropped) and named by the landing_columns warning check.
     path = orders_file(data_dir, "2024-01-02")
     path.write_text(
         HEADER.strip() + ",Discount\n"
@@ -56,8 +57,13 @@ def test_unknown_header_column_is_named(data_dir, defs_for, instance):
     )
     defs, _ = defs_for(data_dir)
     result = materialize_bronze(defs, instance, "2024-01-02")
-    assert not result.success
-    assert "Discount" in failure_text(result)
+    assert result.success, failure_text(result)
+    bronze = pd.read_parquet(data_dir / "lake" / "bronze" / "orders" / "2024-01-02.parquet")
+    assert bronze["Discount"].tolist() == ["0.1"]
+    [landing] = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "landing_columns"
+    ]
+    assert not landing.passed and "Discount" in landing.description
 
 
 def test_empty_file_gives_zero_rows_and_a_warning(data_dir, defs_for, instance):

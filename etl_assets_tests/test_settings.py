@@ -27,9 +27,15 @@ def test_every_variable_is_read(tmp_path):
             "ETL_SOURCES_DIR": str(tmp_path / "sources"),
             "ETL_PARTITIONS_START": "2023-06-01",
             "ETL_PII_HASH_KEY": "secret",
+            "ETL_WAREHOUSE_URL": "postgresql://etl:pw@db/warehouse",
+            "ETL_WAREHOUSE_SCHEMA_PREFIX": "dev_",
+            "ETL_WAREHOUSE_SILVER": "true",
         }
     )
     assert settings.env == "prod" and settings.lake_url == "memory://lake"
+    assert settings.warehouse and settings.warehouse_silver
+    assert settings.warehouse_schema_prefix == "dev_"
+    assert "pw" not in repr(settings)
     assert settings.sources_dir == Path(tmp_path / "sources").resolve()
     assert settings.partitions_start == "2023-06-01" and settings.pii_key_from_env
 

@@ -1,12 +1,33 @@
-"""Bronze assets, generated from the source declarations: every line of a landing file as read."""
+"""Bronze assets, generated from the source declarations: every record of a source as read.
+
+The declaration's connector picks the reader: `files` reads a landing file (CSV, JSON or
+Parquet), `http` every page of a JSON API. Each gives the same frame: the declared columns
+as strings plus lineage.
+"""
 
 import dagster as dg
 import pandas as pd
 
+from etl_assets.assets.bronze_postgres import postgres_bronze
 from etl_assets.assets.common import LAKE_IO_MANAGER, frame_schema, partition_days, stopwatch
+from etl_assets.automation import retries
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import LandingRead, frame_bronze, read_landing_csv
+from etl_assets.transforms.bronze import (
+    LandingFileError,
+    LandingRead,
+    frame_bronze,
+    read_landing_csv,
+)
+from etl_assets.transforms.readers import (
+    read_json_records,
+    read_landing_json,
+    read_landing_parquet,
+)
+
+# The resource each connector reads through (registered in etl_assets.resources).
+CONNECTOR_RESOURCES = {"files": "landing", "http": "http", "postgres": "postgres_source"}
 
 
 def bronze_key(spec: SourceSpec) -> dg.AssetKey:
@@ -17,22 +38,85 @@ def _read_file(
     landing: LandingFiles, spec: SourceSpec, day: pd.Timestamp | None
 ) -> tuple[str, LandingRead]:
     relative = landing.path_for(spec.path, day.strftime("%Y-%m-%d") if day is not None else None)
-    read = read_landing_csv(
-        landing.read_bytes(relative),
+    try:
+        data = landing.read_bytes(relative)
+        read = _read_landing(data, relative, spec)
+        if read.unexpected_columns:
+            # Undeclared columns are kept in bronze as read (nothing is dropped); silver ignores
+            # them until they are declared, and the landing_columns check names them (warn).
+            read = _read_landing(data, relative, spec, keep=read.unexpected_columns)
+    except LandingFileError as error:
+        # A missing or malformed file stays so on retry: fail at once. Other errors (storage
+        # timeouts) are retried by the step's RetryPolicy.
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    return relative, read
+
+
+def _read_landing(
+    data: bytes, relative: str, spec: SourceSpec, keep: tuple[str, ...] = ()
+) -> LandingRead:
+    if spec.format == "json":
+        return read_landing_json(
+            data,
+            source_file=relative,
+            expected_columns=spec.raw_columns,
+            declaration=spec.file,
+            ignore_fields=spec.ignore_fields,
+        )
+    reader = read_landing_parquet if spec.format == "parquet" else read_landing_csv
+    return reader(
+        data,
         source_file=relative,
-        expected_columns=spec.raw_columns,
+        expected_columns=(*spec.raw_columns, *keep),
         required_columns=spec.required_raw_columns,
     )
-    if read.unexpected_columns:
-        # Dropping a column would lose data silently; the declaration must say what it is.
-        raise dg.Failure(
-            description=(
-                f"{relative}: the header has columns the declaration of '{spec.name}' does not "
-                f"know: {', '.join(read.unexpected_columns)}. Declare them in {spec.file} "
-                "(columns:) or remove them from the file, then re-materialize this partition."
+
+
+def _source_url(spec: SourceSpec, day: pd.Timestamp | None) -> str:
+    url = spec.http.url
+    return url if day is None else url.replace("{date}", day.strftime("%Y-%m-%d"))
+
+
+def _read_api(
+    api: HttpJsonApi, spec: SourceSpec, day: pd.Timestamp | None, log
+) -> tuple[str, LandingRead, dict]:
+    """Every page first, then the frame: a failure mid-pagination returns nothing."""
+    token = None
+    if spec.http.token_env:
+        token = dg.EnvVar(spec.http.token_env).get_value()
+        if not token:
+            raise dg.Failure(
+                description=f"{spec.file}: http.token_env names {spec.http.token_env}, which is "
+                "not set. Set it to the API token, then run again.",
+                allow_retries=False,
             )
+    fetched = api.read(spec.http, _source_url(spec, day), token=token, log=log)
+    try:
+        read = read_json_records(
+            fetched.pages,
+            source_file=fetched.url,
+            expected_columns=spec.raw_columns,
+            declaration=spec.file,
+            ignore_fields=spec.ignore_fields,
+            sha256=fetched.sha256,
+            size_bytes=fetched.size_bytes,
         )
-    return relative, read
+    except LandingFileError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    traffic = {
+        "pages": len(fetched.pages),
+        "requests": fetched.requests,
+        "retries": fetched.retries,
+    }
+    return fetched.url, read, traffic
+
+
+def _source_label(spec: SourceSpec) -> str:
+    if spec.connector == "http":
+        return display_url(spec.http.url)
+    if spec.connector == "postgres":
+        return f"Postgres table {spec.postgres.qualified_table} (incrementally)"
+    return f"landing/{spec.path}"
 
 
 def _file_row(relative: str, read: LandingRead) -> dict:
@@ -68,26 +152,37 @@ def build_bronze_asset(
     spec: SourceSpec, partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
     daily = spec.is_daily
+    resource_key = CONNECTOR_RESOURCES[spec.connector]
 
     @dg.asset(
         key=bronze_key(spec),
         group_name="bronze",
-        description=f"Raw '{spec.name}' as read from landing/{spec.path}. {spec.description}",
+        description=f"Raw '{spec.name}' as read from {_source_label(spec)}. {spec.description}",
         owners=list(spec.owners),
-        kinds={"pandas", "parquet", spec.format},
+        kinds={"pandas", "parquet", spec.format if spec.connector == "files" else spec.connector},
         tags={"layer": "bronze", "source": spec.name},
         partitions_def=partitions_def if daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
         metadata={"partition_expr": "_landing_date", "declaration": spec.file},
         io_manager_key=LAKE_IO_MANAGER,
+        retry_policy=retries.LANDING_READ_RETRY,
+        required_resource_keys={resource_key}
+        | ({LAKE_IO_MANAGER} if spec.connector == "postgres" else set()),
     )
-    def _bronze(context: dg.AssetExecutionContext, landing: LandingFiles) -> dg.Output:
+    def _bronze(context: dg.AssetExecutionContext) -> dg.Output:
+        if spec.connector == "postgres":  # extends its last output by the rows changed since
+            return postgres_bronze(context, spec, bronze_key(spec), resource_key, LAKE_IO_MANAGER)
         days: list[pd.Timestamp | None] = partition_days(context) if daily else [None]
         ingested_at = pd.Timestamp.now(tz="UTC")
-        frames, files = [], []
+        connection = getattr(context.resources, resource_key)
+        frames, files, traffic = [], [], {}
         with stopwatch() as timing:
             for day in days:
-                relative, read = _read_file(landing, spec, day)
+                if spec.connector == "http":
+                    relative, read, fetched = _read_api(connection, spec, day, context.log)
+                    traffic = {k: traffic.get(k, 0) + v for k, v in fetched.items()}
+                else:
+                    relative, read = _read_file(connection, spec, day)
                 frames.append(
                     frame_bronze(
                         read,
@@ -99,7 +194,7 @@ def build_bronze_asset(
                 )
                 files.append(_file_row(relative, read))
             bronze = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        metadata = _files_metadata(files)
+        metadata = _files_metadata(files) | {f"http_{k}": v for k, v in traffic.items()}
         if "warning" in metadata:
             context.log.warning(metadata["warning"])
         return dg.Output(

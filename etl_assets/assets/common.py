@@ -13,8 +13,9 @@ OWNERS_DEFAULT = ("team:data-platform",)
 ALLOW_MISSING_PARTITIONS = {"allow_missing_partitions": True}
 
 
-def daily_partitions(start_date: str) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=start_date)
+def daily_partitions(start_date: str, timezone: str = "UTC") -> dg.DailyPartitionsDefinition:
+    # A day ends at midnight in `timezone`; the 02:00 schedule runs in the same timezone.
+    return dg.DailyPartitionsDefinition(start_date=start_date, timezone=timezone)
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:

@@ -13,6 +13,7 @@ from etl_assets.assets.common import (
     frame_schema,
     stopwatch,
 )
+from etl_assets.automation import retries
 from etl_assets.transforms import gold as marts
 
 ORDERS = dg.AssetKey(["silver", "orders"])
@@ -86,7 +87,8 @@ def _require_rows(name: str, orders: pd.DataFrame) -> None:
     if not len(orders.columns):
         raise dg.Failure(
             description=f"gold/{name} needs silver/orders, which has no materialized partition: "
-            "materialize silver/orders first."
+            "materialize silver/orders first.",
+            allow_retries=False,
         )
 
 
@@ -106,6 +108,7 @@ def _whole_history_mart(
         kinds={"pandas", "parquet"},
         tags={"layer": "gold"},
         io_manager_key=LAKE_IO_MANAGER,
+        retry_policy=retries.PUBLISH_RETRY,
     )
     def _mart(orders: pd.DataFrame, **others: pd.DataFrame) -> dg.Output:
         _require_rows(name, orders)
@@ -130,6 +133,7 @@ def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
         backfill_policy=dg.BackfillPolicy.single_run(),
         metadata={"partition_expr": "order_date"},
         io_manager_key=LAKE_IO_MANAGER,
+        retry_policy=retries.PUBLISH_RETRY,
     )
     def daily_sales(orders: pd.DataFrame) -> dg.Output:
         with stopwatch() as timing:

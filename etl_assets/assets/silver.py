@@ -1,6 +1,8 @@
 """Silver assets, generated from the declarations: typed, standardised, deduplicated rows
 beside a quarantine of every rejected row with its reason."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
@@ -13,11 +15,13 @@ from etl_assets.assets.common import (
     partition_days,
     stopwatch,
 )
-from etl_assets.quality.accounting import account_rows, accounting_check_result
+from etl_assets.quality.accounting import accounting_events
 from etl_assets.quality.types import dataframe_type
 from etl_assets.resources import PiiKey
 from etl_assets.sources import SourceSpec
+from etl_assets.sources.hooks import resolve_hook
 from etl_assets.transforms.history import build_scd2
+from etl_assets.transforms.rules import apply_row_rules, describe_rule
 from etl_assets.transforms.silver import (
     SilverResult,
     clean_source,
@@ -61,7 +65,10 @@ def _silver_lineage(spec: SourceSpec, columns: list[str]) -> dg.TableColumnLinea
         deps[derived.name] = [(bronze, raw_of[s]) for s in sources]
     if spec.is_daily and spec.partition_column in columns:
         day_source = raw_of[spec.date_column] if spec.date_column else "_landing_date"
-        deps[spec.partition_column] = [(bronze, day_source), (bronze, "_landing_date")]
+        # dict.fromkeys: without a date column both deps are _landing_date (must be unique)
+        deps[spec.partition_column] = list(
+            dict.fromkeys([(bronze, day_source), (bronze, "_landing_date")])
+        )
     if spec.is_history:
         for column in ("valid_from", "valid_to", "is_current"):
             deps[column] = [(bronze, "_landing_date")]
@@ -138,6 +145,8 @@ def build_silver_assets(
         tags={"layer": "silver", "source": spec.name},
         **common,
     )
+    # Resolved when the code location loads, so a broken hook fails there, not mid-run.
+    hook = resolve_hook(spec.silver_hook.function, Path(spec.file)) if spec.silver_hook else None
     quarantine_out = dg.AssetOut(
         key=quarantine_key(spec),
         description=(
@@ -161,7 +170,9 @@ def build_silver_assets(
                 asset=silver_key(spec),
                 blocking=True,
                 description="bronze rows = silver rows + quarantined rows + duplicates removed",
-            )
+                partitions_def=partitions_def if daily_rows else None,  # one verdict per day
+            ),
+            *_warn_rule_specs(spec),
         ],
     )
     def _silver(context: dg.AssetExecutionContext, bronze: pd.DataFrame, pii: PiiKey):
@@ -171,7 +182,10 @@ def build_silver_assets(
             raise dg.Failure(description=f"bronze/{spec.name} has never been materialized.")
         pii_key = pii.key_bytes(context.log) if any(c.pii for c in spec.columns) else None
         with stopwatch() as timing:
-            result = clean_source(bronze, spec, pii_key=pii_key, days=days)
+            outcome = apply_row_rules(
+                clean_source(bronze, spec, pii_key=pii_key, days=days), bronze, spec, hook
+            )
+            result = outcome.result
             clean = result.clean
             if spec.is_history:
                 clean = build_scd2(
@@ -180,13 +194,6 @@ def build_silver_assets(
                     tracked=spec.history_tracked,
                     day_column=spec.partition_column,
                 )
-        accounting = account_rows(
-            bronze,
-            result.clean,
-            result.quarantine,
-            bronze_rows=result.rows_in,
-            duplicates_removed=result.duplicates_removed,
-        )
         metadata = _operator_metadata(result, timing["seconds"])
         if daily_rows:
             metadata["late_rows_pending"] = pending
@@ -210,6 +217,51 @@ def build_silver_assets(
                 "dagster/column_schema": frame_schema(result.quarantine),
             },
         )
-        yield accounting_check_result(silver_key(spec), accounting)
+        yield from accounting_events(
+            context,
+            silver_key(spec),
+            bronze,
+            result,
+            day_column=spec.partition_column if daily_rows else None,
+            days=days,
+        )
+        if outcome.warnings:
+            yield _warn_rule_result(spec, outcome.warnings)
 
     return _silver
+
+
+WARN_RULES_CHECK = "warn_rules"
+
+
+def _warn_rule_specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
+    """A non-blocking check for the declared rules of severity warn, if there are any."""
+    warned = [f"{r.name}: {r.column} {describe_rule(r)}" for r in spec.rules if not r.blocking]
+    if not warned:
+        return []
+    return [
+        dg.AssetCheckSpec(
+            WARN_RULES_CHECK,
+            asset=silver_key(spec),
+            blocking=False,
+            description="rows failing a rule of severity warn (kept in silver): "
+            + "; ".join(warned),
+        )
+    ]
+
+
+def _warn_rule_result(spec: SourceSpec, warnings: dict[str, int]) -> dg.AssetCheckResult:
+    failing = {name: count for name, count in warnings.items() if count}
+    return dg.AssetCheckResult(
+        asset_key=silver_key(spec),
+        check_name=WARN_RULES_CHECK,
+        passed=not failing,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "every kept row passes the warn rules"
+            if not failing
+            else "kept rows failing warn rules: "
+            + ", ".join(f"{name} ({count})" for name, count in failing.items())
+        ),
+        metadata={f"rows_failing_{name}": count for name, count in warnings.items()},
+    )

@@ -442,6 +442,13 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
             return self._load_whole_asset(asset_key)
         return self._load_partitions(context, asset_key)
 
+    def load_previous(self, asset_key: dg.AssetKey) -> pd.DataFrame | None:
+        """An unpartitioned asset's stored frame, or None when it was never written: for an
+        asset that extends its own last output (an incrementally extracted source)."""
+        if not lake_path(self.base_path, asset_key).exists():
+            return None
+        return self._load_whole_asset(asset_key)
+
     def _load_whole_asset(self, asset_key: dg.AssetKey) -> pd.DataFrame:
         path = lake_path(self.base_path, asset_key)
         if not path.exists():

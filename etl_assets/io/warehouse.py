@@ -58,6 +58,9 @@ _COPY_READ_BYTES = 1 << 20  # what copy_expert asks per read(); one network mess
 # How long DDL (ADD COLUMN, the swap's DROP) waits for readers' locks before the step fails
 # (and is retried): while it waits, new readers of the table queue behind it.
 LOCK_TIMEOUT_SECONDS = 30.0
+# Definition metadata naming the table ("schema.table") when it is not the one the asset key
+# gives: the publish asset ["warehouse", "daily_sales"] writes gold.daily_sales.
+TABLE_METADATA = "warehouse_table"
 
 # Postgres column type (as format_type spells it) for each Arrow type family.
 TIMESTAMP = "timestamp without time zone"
@@ -127,6 +130,21 @@ def table_for(asset_key: dg.AssetKey, schema_prefix: str = "") -> TableRef:
     *layer, name = asset_key.path
     schema = schema_prefix + (layer[0] if layer else "public")
     ref = TableRef(schema=schema, name="__".join([*layer[1:], name]))
+    check_identifier(ref.schema, f"the schema of {_describe(asset_key)}")
+    check_identifier(ref.name, f"the table of {_describe(asset_key)}")
+    return ref
+
+
+def table_for_context(
+    context: dg.InputContext | dg.OutputContext, asset_key: dg.AssetKey, schema_prefix: str = ""
+) -> TableRef:
+    """The asset's table: its ``warehouse_table`` metadata ("schema.table"), else its key."""
+    output = context.upstream_output if isinstance(context, dg.InputContext) else context
+    named = ((output.definition_metadata if output else None) or {}).get(TABLE_METADATA)
+    if not named:
+        return table_for(asset_key, schema_prefix)
+    schema, _, name = str(named).partition(".")
+    ref = TableRef(schema=schema_prefix + schema, name=name)
     check_identifier(ref.schema, f"the schema of {_describe(asset_key)}")
     check_identifier(ref.name, f"the table of {_describe(asset_key)}")
     return ref
@@ -625,7 +643,7 @@ class PostgresWarehouseIOManager(dg.ConfigurableIOManager):
         started = time.perf_counter()
         asset_key = _require_asset_key(context)
         frame = _require_frame(obj, asset_key)
-        ref = table_for(asset_key, self.schema_prefix)
+        ref = table_for_context(context, asset_key, self.schema_prefix)
         table = frame_to_arrow(frame, _describe(asset_key))
         window_text = ""
         if context.has_asset_partitions:
@@ -662,7 +680,7 @@ class PostgresWarehouseIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         asset_key = _require_asset_key(context)
-        ref = table_for(asset_key, self.schema_prefix)
+        ref = table_for_context(context, asset_key, self.schema_prefix)
         column = window = None
         if context.has_asset_partitions:
             column, window = _partition_column_and_window(context, asset_key)

@@ -5,8 +5,10 @@ from etl_assets.sources.spec import (
     DerivedSpec,
     SourceDeclarationError,
     SourceSpec,
+    check_sources,
     load_source,
     load_sources,
+    resolve_connector,
 )
 
 __all__ = [
@@ -14,6 +16,8 @@ __all__ = [
     "DerivedSpec",
     "SourceDeclarationError",
     "SourceSpec",
+    "check_sources",
     "load_source",
     "load_sources",
+    "resolve_connector",
 ]

@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-CONNECTORS = ("files",)
-FORMATS = ("csv",)
+from etl_assets.quality.expectations import (
+    ExpectationError,
+    SuiteDeclaration,
+    parse_suite_declaration,
+)
+from etl_assets.sources.hooks import HookSpec, read_hook
+from etl_assets.sources.http_spec import HttpSpec, read_http
+from etl_assets.sources.postgres_spec import PostgresSourceSpec, read_postgres
+from etl_assets.sources.rule_spec import BUILT_IN_REASONS, RuleSpec, read_rules
+
+CONNECTORS = ("files", "http", "postgres")
+AVAILABLE_CONNECTORS = ("files", "http", "postgres")
+FORMATS = ("csv", "json", "parquet")
 PARTITIONING_TYPES = ("daily", "none")
 COLUMN_TYPES = ("string", "int", "float", "datetime", "bool")
 STANDARDISE_OPS = ("trim", "collapse_spaces", "upper", "lower", "title", "country")
@@ -67,7 +78,7 @@ class SourceSpec:
     owners: tuple[str, ...]
     connector: str
     format: str
-    path: str
+    path: str | None  # files connector: relative to landing/, may hold {date}
     partitioning: str  # "daily" or "none"
     date_column: str | None  # silver column whose day assigns a row to a partition
     partition_column: str  # silver column holding that day (midnight), the partition_expr
@@ -77,6 +88,13 @@ class SourceSpec:
     derived: tuple[DerivedSpec, ...] = ()
     history_tracked: tuple[str, ...] | None = None  # set when silver is a type-2 history
     extra: Mapping[str, Any] = field(default_factory=dict)
+    http: HttpSpec | None = None  # connector http, or the switch to it (http.url_env)
+    postgres: PostgresSourceSpec | None = None  # connector postgres: table and watermark
+    ignore_fields: tuple[str, ...] = ()  # JSON fields known and deliberately not kept
+    rules: tuple[RuleSpec, ...] = ()
+    silver_hook: HookSpec | None = None  # Python for a rule YAML cannot say
+    # the `expectations:` section: declared quality rules per layer (see quality/suites.py)
+    expectations: SuiteDeclaration = field(default_factory=SuiteDeclaration)
 
     @property
     def is_daily(self) -> bool:
@@ -160,30 +178,65 @@ def load_source(file: Path | str) -> SourceSpec:
     reader.keys(
         data,
         "",
-        required={"name", "connector", "format", "path", "partitioning", "columns"},
-        optional={"description", "owners", "business_key", "derived", "history"},
+        required={"name", "connector", "format", "partitioning", "columns"},
+        optional={"description", "owners", "business_key", "derived", "history"}
+        | {"path", "http", "postgres", "ignore_fields", "rules", "silver_hook", "expectations"},
     )
     name = reader.identifier(data["name"], "name")
+    connector, file_format = _read_connector(reader, data)
     columns = _read_columns(reader, data["columns"])
     targets = [c.target for c in columns]
     partitioning, date_column, late_days, partition_column = _read_partitioning(
         reader, data["partitioning"], columns
     )
-    path = reader.text(data["path"], "path")
-    _check_path(reader, path, partitioning)
+    path = None
+    if connector == "files":
+        if "path" not in data:
+            raise reader.fail("path", "is required with connector: files")
+        path = reader.text(data["path"], "path")
+        _check_path(reader, path, partitioning)
+    elif "path" in data:
+        raise reader.fail("path", f"only connector: files reads a path, not {connector}")
+    http = None
+    if connector == "http" and "http" not in data:
+        raise reader.fail("http", "connector: http needs an http: block with url or url_env")
+    if "http" in data or connector == "http":
+        http = read_http(
+            reader, data.get("http"), daily=partitioning == "daily", connector=connector
+        )
+    postgres = None
+    if connector == "postgres" or "postgres" in data:
+        if connector != "postgres":
+            raise reader.fail(
+                "postgres", f"only connector: postgres reads a table, not {connector}"
+            )
+        postgres = read_postgres(
+            reader,
+            data.get("postgres"),
+            raw_columns=[c.name for c in columns],
+            partitioning=partitioning,
+        )
     business_key = reader.string_list(data.get("business_key", []), "business_key")
     for i, key in enumerate(business_key):
         if key not in targets:
             raise reader.fail(f"business_key[{i}]", f"{key!r} is not a column; columns: {targets}")
     derived = _read_derived(reader, data.get("derived", []), targets)
     history = _read_history(reader, data.get("history"), targets, business_key)
+    ignore_fields = reader.string_list(data.get("ignore_fields", []), "ignore_fields")
+    if ignore_fields and file_format != "json" and http is None:
+        raise reader.fail("ignore_fields", "applies to JSON records only (format json or http)")
+    rules = read_rules(reader, data.get("rules", []), {c.target: c.type for c in columns})
+    try:
+        expectations = parse_suite_declaration(data.get("expectations"))
+    except ExpectationError as error:
+        raise reader.fail(error.field_path, error.problem) from error
     return SourceSpec(
         name=name,
         file=str(file),
         description=str(data.get("description", "")).strip(),
         owners=reader.string_list(data.get("owners", []), "owners"),
-        connector=reader.choice(data["connector"], "connector", CONNECTORS),
-        format=reader.choice(data["format"], "format", FORMATS),
+        connector=connector,
+        format=file_format,
         path=path,
         partitioning=partitioning,
         date_column=date_column,
@@ -193,7 +246,34 @@ def load_source(file: Path | str) -> SourceSpec:
         business_key=business_key,
         derived=derived,
         history_tracked=history,
+        http=http,
+        postgres=postgres,
+        ignore_fields=ignore_fields,
+        rules=rules,
+        silver_hook=read_hook(reader, data.get("silver_hook"), file, _taken_reasons(rules)),
+        expectations=expectations,
     )
+
+
+def _read_connector(reader: _Reader, data: dict) -> tuple[str, str]:
+    connector = reader.choice(data["connector"], "connector", CONNECTORS)
+    if connector not in AVAILABLE_CONNECTORS:
+        raise reader.fail(
+            "connector",
+            f"{connector!r} is declared but not yet available in this version (reading source "
+            f"tables is planned); available now: {', '.join(AVAILABLE_CONNECTORS)}",
+        )
+    file_format = reader.choice(data["format"], "format", FORMATS)
+    if connector == "http" and file_format != "json":
+        raise reader.fail("format", "connector: http reads JSON pages: write format: json")
+    if connector == "postgres" and file_format != "json":
+        raise reader.fail("format", "connector: postgres reads rows as records: write format: json")
+    return connector, file_format
+
+
+def _taken_reasons(rules: tuple[RuleSpec, ...]) -> set[str]:
+    """Reject reasons a hook may not reuse: the built-in ones (and prefixes) and the rules'."""
+    return set(BUILT_IN_REASONS) | {r.name for r in rules}
 
 
 def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
@@ -354,15 +434,75 @@ def default_sources_dir() -> Path:
     return Path(__file__).parent
 
 
-def load_sources(directory: Path | str | None = None) -> dict[str, SourceSpec]:
-    """Every `*.yaml` declaration in `directory`, keyed by source name."""
+def resolve_connector(spec: SourceSpec, urls: Mapping[str, str]) -> SourceSpec:
+    """The spec as this environment reads it: `urls` maps ETL_..._URL variables to values.
+
+    A source with `http.url_env` whose variable is set reads that URL over HTTP, whatever
+    its declared connector (so a files source can switch to an API); one declared http
+    with neither a URL nor its variable set fails here, naming the variable.
+    """
+    if spec.http is None:
+        return spec
+    url = urls.get(spec.http.url_env or "") or None
+    if url is not None:
+        if (DATE_PLACEHOLDER in url) != spec.is_daily:
+            raise SourceDeclarationError(
+                spec.file,
+                "http.url_env",
+                f"{spec.http.url_env}={url!r}: a daily source needs {DATE_PLACEHOLDER} in its "
+                "URL; an undated one must not have it",
+            )
+        return replace(spec, connector="http", http=replace(spec.http, url=url))
+    if spec.connector == "http" and spec.http.url is None:
+        raise SourceDeclarationError(
+            spec.file,
+            "http.url_env",
+            f"the environment variable {spec.http.url_env} is not set; set it to the API's URL",
+        )
+    return spec
+
+
+def load_sources(
+    directory: Path | str | None = None, urls: Mapping[str, str] | None = None
+) -> dict[str, SourceSpec]:
+    """Every `*.yaml` declaration in `directory`, keyed by source name; with `urls` (see
+    `resolve_connector`) each as this environment reads it."""
     directory = Path(directory) if directory else default_sources_dir()
     specs: dict[str, SourceSpec] = {}
     for file in sorted(directory.glob("*.yaml")):
         spec = load_source(file)
+        if urls is not None:
+            spec = resolve_connector(spec, urls)
         if spec.name in specs:
             raise SourceDeclarationError(
                 file, "name", f"{spec.name!r} is already declared in {specs[spec.name].file}"
             )
         specs[spec.name] = spec
     return specs
+
+
+def check_sources(
+    directory: Path | str | None = None,
+) -> tuple[list[SourceSpec], list[SourceDeclarationError]]:
+    """Every declaration in `directory` loaded on its own: the valid specs and every error
+    (not only the first), for `etl-assets validate-sources`."""
+    directory = Path(directory) if directory else default_sources_dir()
+    specs: list[SourceSpec] = []
+    errors: list[SourceDeclarationError] = []
+    seen: dict[str, str] = {}
+    for file in sorted(directory.glob("*.yaml")):
+        try:
+            spec = load_source(file)
+        except SourceDeclarationError as error:
+            errors.append(error)
+            continue
+        if spec.name in seen:
+            errors.append(
+                SourceDeclarationError(
+                    file, "name", f"{spec.name!r} is already declared in {seen[spec.name]}"
+                )
+            )
+            continue
+        seen[spec.name] = spec.file
+        specs.append(spec)
+    return specs, errors

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,10 @@ class SilverResult:
     duplicates_removed: int
     reject_counts: dict[str, int]  # reason -> rows, for every reason the spec can produce
     late_rows: int  # rows assigned to a day earlier than their landing file's day
+    # Daily sources: rows_in and duplicates_removed per assigned day (midnight), so that
+    # a range of days can be accounted for one day at a time.
+    rows_in_by_day: dict[pd.Timestamp, int] = field(default_factory=dict)
+    duplicates_by_day: dict[pd.Timestamp, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- schemas
@@ -97,6 +101,11 @@ def reject_reasons(spec: SourceSpec) -> list[str]:
     reasons = _rule_reasons(spec)
     if _can_conflict(spec):
         reasons.append(CONFLICTING_DUPLICATE_KEY)
+    # Declared rules of severity error, then the hook's reasons: applied after cleaning,
+    # by transforms/rules.py.
+    reasons.extend(rule.name for rule in spec.rules if rule.blocking)
+    if spec.silver_hook is not None:
+        reasons.extend(spec.silver_hook.reasons)
     return reasons
 
 
@@ -841,4 +850,15 @@ def clean_source(
         duplicates_removed=len(duplicates.removed),
         reject_counts=reject_counts,
         late_rows=assigned.late_rows(),
+        rows_in_by_day=_count_by_day(assigned.day),
+        duplicates_by_day=_count_by_day(
+            None if assigned.day is None else assigned.day[duplicates.removed]
+        ),
     )
+
+
+def _count_by_day(day_ns: np.ndarray | None) -> dict[pd.Timestamp, int]:
+    if day_ns is None:
+        return {}
+    days, counts = np.unique(day_ns, return_counts=True)
+    return {pd.Timestamp(d): int(n) for d, n in zip(days, counts, strict=True)}
