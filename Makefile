@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 SAMPLE_DAYS ?= 30
 SAMPLE_ROWS ?= 20000
 
-.PHONY: run test dev sample validate lint bench clean
+.PHONY: run test dev sample validate lint bench backfill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test: $(VENV)/.installed
 
 dev: sample $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -p 3000
+
+# make backfill FROM=2024-01-01 TO=2024-01-31: a single-run backfill of the range through the
+# running webserver (make dev), as the UI launches it. See docs/operations.md.
+backfill: $(VENV)/.installed
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD"; exit 2; }
+	$(BIN)/python -m etl_assets.automation.backfill --from $(FROM) --to $(TO) --wait
 
 validate: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster definitions validate -w workspace.yaml

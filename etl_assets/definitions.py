@@ -12,6 +12,7 @@ from etl_assets.assets.warehouse import build_warehouse_assets
 from etl_assets.automation.build import build_automation
 from etl_assets.quality.checks import build_quality_checks
 from etl_assets.quality.freshness import with_gold_freshness
+from etl_assets.quality.resource import quality_resources
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources
@@ -30,12 +31,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     automation = build_automation(settings, list(sources.values()), partitions)
     return dg.Definitions(
         assets=automation.attach_conditions(assets),
-        asset_checks=build_quality_checks(sources, partitions, settings.data_dir / "quality"),
+        asset_checks=build_quality_checks(sources, partitions),
         jobs=automation.jobs,
         schedules=automation.schedules,
         sensors=automation.sensors,
         executor=automation.executor,
-        resources=build_resources(settings),
+        resources={**build_resources(settings), **quality_resources(settings.data_dir)},
     )
 
 

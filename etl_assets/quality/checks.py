@@ -1,12 +1,16 @@
-"""Asset checks of every layer: one `@multi_asset_check` per asset runs the asset's suite.
+"""Asset checks of every layer: a `@multi_asset_check` op runs the suites of the assets that
+are materialized together, with great_expectations.
 
-Each expectation is its own check (its own history and status in the UI), named after the
-rule; `blocking` follows the severity (error blocks the downstream assets of the run, warn
-reports). A partitioned asset's checks are partitioned the same way and judge each partition
-on its own rows, also in a run over a range of days (see emit.py). Beside the rules, each
-asset gets a `quality_score` check (warn below the suite's minimum), bronze a
-`landing_columns` check, `gold/daily_sales` its reconciliation with silver, and silver and
-gold Dagster's column schema change checks.
+Per asset and partition there is one verdict per severity: `error_expectations` is blocking
+(a failed error-level expectation stops the assets downstream in the run), and
+`warn_expectations` reports. Each carries every expectation's figures, the failed ones'
+details and masked samples, the partition's quality score and a summary table. (One check
+per expectation would cost ~30 stored results per day: a 30-day backfill spent more time
+storing check results than computing the data.) A partitioned asset's checks are partitioned
+the same way and judge each partition on its own rows, also in a run over a range of days
+(see emit.py). Bronze also gets `landing_columns`, `gold/daily_sales` its reconciliation
+with silver (an error-level expectation), and silver and gold Dagster's column schema change
+checks.
 
 great_expectations is imported by the first check that runs, never when the code location
 loads.
@@ -22,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
-from etl_assets.quality.expectations import Expectation
+from etl_assets.quality.expectations import ERROR, Expectation
 from etl_assets.quality.gold_suites import gold_suites
 from etl_assets.quality.reconciliation import RECONCILIATION, reconciliation_frame
-from etl_assets.quality.report import QUALITY_SCORE_CHECK, outcome_check, score_check
+from etl_assets.quality.report import CHECK_NAMES, severity_checks
+from etl_assets.quality.resource import QUALITY_RESOURCE
 from etl_assets.quality.schema_drift import (
     LANDING_COLUMNS_CHECK,
     column_schema_change_checks,
@@ -82,47 +87,41 @@ def _partitions_of(frame: pd.DataFrame, column: str | None, keys: Sequence[str |
     return Partitions(index, len(keys))
 
 
+def _rule_list(rules: Sequence[Expectation]) -> str:
+    return "\n".join(f"- {r.name}: {r.description or r.summary()} ({r.origin})" for r in rules)
+
+
 def _specs(
     check: SuiteCheck, partitions_def: dg.PartitionsDefinition | None
 ) -> list[dg.AssetCheckSpec]:
-    key = check.asset_key
-
-    def spec(name: str, description: str, blocking: bool, metadata: dict) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(
-            name,
-            asset=key,
-            description=description,
-            blocking=blocking,
-            metadata=metadata,
-            partitions_def=partitions_def,
-            additional_deps=list(check.extra.inputs.values()) if check.extra else None,
+    """One spec per severity in the suite (and the bronze landing-columns check)."""
+    deps = list(check.extra.inputs.values()) if check.extra else None
+    specs = []
+    for severity, name in CHECK_NAMES.items():
+        rules = [r for r in check.rules if r.severity == severity]
+        if not rules:
+            continue
+        blocking = severity == ERROR
+        specs.append(
+            dg.AssetCheckSpec(
+                name,
+                asset=check.asset_key,
+                description=f"{'Blocking' if blocking else 'Reporting'} {severity}-level "
+                f"expectations of {check.suite.name}:\n{_rule_list(rules)}",
+                blocking=blocking,
+                metadata={"expectations": [r.summary() for r in rules]},
+                partitions_def=partitions_def,
+                additional_deps=deps,
+            )
         )
-
-    specs = [
-        spec(
-            rule.name,
-            rule.description or rule.summary(),
-            rule.blocking,
-            {"expectation": rule.summary(), "severity": rule.severity, "origin": rule.origin},
-        )
-        for rule in check.rules
-    ]
-    specs.append(
-        spec(
-            QUALITY_SCORE_CHECK,
-            f"0-100 score of the suite on each partition; warns below "
-            f"{check.suite.min_quality_score:g}",
-            False,
-            {"min_quality_score": check.suite.min_quality_score},
-        )
-    )
     if check.landing_columns is not None:
         specs.append(
-            spec(
+            dg.AssetCheckSpec(
                 LANDING_COLUMNS_CHECK,
-                "the landing file's columns are the declared ones (warns naming the others)",
-                False,
-                {},
+                asset=check.asset_key,
+                description="The landing file's columns are the declared ones; warns naming "
+                "undeclared columns (kept in bronze) and declared ones absent from the file.",
+                partitions_def=partitions_def,
             )
         )
     return specs
@@ -166,8 +165,7 @@ def _run(
     results: list[PartitionCheck] = []
     for key, partition_outcomes in zip(keys, outcomes, strict=True):
         docs = _write_docs(check, docs_dir, key, partition_outcomes, context.run.run_id)
-        results.extend(outcome_check(o, check.suite, key, docs) for o in partition_outcomes)
-        results.append(score_check(partition_outcomes, check.suite, key, docs))
+        results.extend(severity_checks(partition_outcomes, check.suite, key, docs))
     if check.landing_columns is not None:
         results.extend(
             landing_column_checks(frame, check.landing_columns, BRONZE_LINEAGE, partitions, keys)
@@ -176,7 +174,7 @@ def _run(
         f"{check.suite.name}: {len(check.rules)} expectations on {len(keys)} partition(s), "
         f"{len(frame):,} rows, evaluated in {time.perf_counter() - started:.2f} s"
     )
-    blocking = {rule.name: rule.blocking for rule in check.rules}
+    blocking = {CHECK_NAMES[ERROR]: True}
     chosen = [r for r in results if r.check_name in selected]
     yield from check_events(context, check.asset_key, chosen, blocking)
 
@@ -186,10 +184,7 @@ def _input_name(key: dg.AssetKey) -> str:
 
 
 def suite_checks(
-    name: str,
-    checks: Sequence[SuiteCheck],
-    partitions_def: dg.PartitionsDefinition | None,
-    docs_dir: Path | None,
+    name: str, checks: Sequence[SuiteCheck], partitions_def: dg.PartitionsDefinition | None
 ) -> dg.AssetChecksDefinition:
     """The suites of assets materialized together, as one check op (each frame loaded once)."""
     ins = {_input_name(c.asset_key): dg.AssetIn(key=c.asset_key) for c in checks}
@@ -205,8 +200,10 @@ def suite_checks(
         + ", ".join(c.suite.name for c in checks),
         compute_kind="great_expectations",
         can_subset=True,  # a job or the UI may select one check, or one asset's checks
+        required_resource_keys={QUALITY_RESOURCE},
     )
     def _check(context, **frames: pd.DataFrame):
+        docs_dir = getattr(context.resources, QUALITY_RESOURCE).docs_path
         keys = run_partition_keys(context, partitions_def is not None)
         for check in checks:
             selected = {
@@ -225,11 +222,10 @@ def suite_checks(
 
 
 def build_quality_checks(
-    sources: Mapping[str, SourceSpec],
-    partitions_def: dg.PartitionsDefinition,
-    docs_dir: Path | None = None,
+    sources: Mapping[str, SourceSpec], partitions_def: dg.PartitionsDefinition
 ) -> list[dg.AssetChecksDefinition]:
-    """Every quality check of the code location (row accounting runs inside silver)."""
+    """Every quality check of the code location (row accounting runs inside silver). They
+    need the `quality` resource (resource.py)."""
     checks: list[dg.AssetChecksDefinition] = []
     watched: list[dg.AssetKey] = []
     for spec in sources.values():
@@ -237,18 +233,18 @@ def build_quality_checks(
         daily = partitions_def if spec.is_daily else None
         daily_rows = partitions_def if spec.is_daily and not spec.is_history else None
         bronze = SuiteCheck(suites.bronze, landing_columns=spec.raw_columns)
-        checks.append(suite_checks(f"bronze_{spec.name}_expectations", [bronze], daily, docs_dir))
+        checks.append(suite_checks(f"bronze_{spec.name}_expectations", [bronze], daily))
         # silver and its quarantine are materialized together: one op checks both
         silver = [SuiteCheck(suites.silver), SuiteCheck(suites.quarantine)]
         name = f"silver_{spec.name}_expectations"
-        checks.append(suite_checks(name, silver, daily_rows, docs_dir))
+        checks.append(suite_checks(name, silver, daily_rows))
         watched.append(dg.AssetKey(suites.silver.asset))
     if {"orders", "products"} <= sources.keys():  # the retail marts exist
         reconcile = ExtraRules((RECONCILIATION,), {"orders": SILVER_ORDERS}, reconciliation_frame)
         for mart, suite in gold_suites().items():
             daily = partitions_def if mart == "daily_sales" else None
             check = SuiteCheck(suite, extra=reconcile if mart == "daily_sales" else None)
-            checks.append(suite_checks(f"gold_{mart}_expectations", [check], daily, docs_dir))
+            checks.append(suite_checks(f"gold_{mart}_expectations", [check], daily))
             watched.append(dg.AssetKey(suite.asset))
     checks.extend(column_schema_change_checks(watched))
     return checks

@@ -46,22 +46,30 @@ def run_partition_keys(context, partitioned: bool) -> list[str | None]:
     return list(context.partition_keys)
 
 
+def _target(record) -> AssetCheckEvaluationTargetMaterializationData:
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
+
+
 def _targets(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str | None]
 ) -> dict[str | None, AssetCheckEvaluationTargetMaterializationData]:
     """The latest materialization of each partition, which the evaluations judge."""
     keys = [p for p in partitions if p is not None]
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=keys or None),
-        limit=max(len(keys), 1) * 4,  # a few re-materializations per partition at most
-    ).records
+    if not keys:
+        records = instance.fetch_materializations(asset_key, limit=1).records
+        return {None: _target(records[0])} if records else {}
     found: dict[str | None, AssetCheckEvaluationTargetMaterializationData] = {}
-    for record in records:  # newest first
-        partition = record.partition_key if keys else None
-        if partition not in found:
-            found[partition] = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-            )
+    # one query for the usual case, then one per partition the newest records did not reach
+    newest = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=keys)
+    for record in instance.fetch_materializations(newest, limit=2 * len(keys)).records:
+        found.setdefault(record.partition_key, _target(record))
+    for key in (k for k in keys if k not in found):
+        one = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key])
+        records = instance.fetch_materializations(one, limit=1).records
+        if records:
+            found[key] = _target(records[0])
     return found
 
 

@@ -17,7 +17,7 @@ Each supported expectation has a *scope* that says how it can be evaluated fast 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,7 +175,6 @@ class SuiteDeclaration:
     bronze: tuple[Expectation, ...] = ()
     silver: tuple[Expectation, ...] = ()
     quarantine: tuple[Expectation, ...] = ()
-    min_quality_score: float = 95.0
     # where each rule was declared ("expectations.silver[2]"), for load-time errors
     fields: Mapping[str, str] = field(default_factory=dict)
 
@@ -293,15 +292,12 @@ def parse_suite_declaration(raw: Any, where: str = "expectations") -> SuiteDecla
         return SuiteDeclaration()
     if not isinstance(raw, dict):
         raise ExpectationError(where, f"expected a mapping, got {type(raw).__name__}")
-    allowed = {*LAYERS, "min_quality_score"}
+    allowed = set(LAYERS)
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ExpectationError(
             f"{where}.{unknown[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}"
         )
-    score = raw.get("min_quality_score", 95.0)
-    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 100:
-        raise ExpectationError(f"{where}.min_quality_score", "expected a number from 0 to 100")
     layers: dict[str, tuple[Expectation, ...]] = {}
     fields: dict[str, str] = {}
     for layer in LAYERS:
@@ -314,10 +310,4 @@ def parse_suite_declaration(raw: Any, where: str = "expectations") -> SuiteDecla
             fields[f"{layer}:{expectation.name}"] = f"{where}.{layer}[{i}]"
             parsed.append(expectation)
         layers[layer] = tuple(parsed)
-    return SuiteDeclaration(**layers, min_quality_score=float(score), fields=fields)
-
-
-def unique_names(expectations: Sequence[Expectation]) -> list[str]:
-    """Names used twice (each check of an asset needs its own name)."""
-    seen: set[str] = set()
-    return sorted({e.name for e in expectations if e.name in seen or seen.add(e.name)})
+    return SuiteDeclaration(**layers, fields=fields)

@@ -1,5 +1,6 @@
-"""What an operator reads about a suite run: per-check metadata, the partition's quality score
-and a summary table. Sample values of PII columns are masked before they leave the step."""
+"""What an operator reads about a suite run on one partition: one verdict per severity, with
+every expectation's figures, the partition's quality score and a summary table. Sample values
+of PII columns are masked before they leave the step."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 import dagster as dg
 
 from etl_assets.quality.emit import ERROR, WARN, PartitionCheck
+from etl_assets.quality.expectations import ERROR as ERROR_LEVEL
 from etl_assets.quality.suites import Suite
 from etl_assets.quality.validation import Outcome
 
-QUALITY_SCORE_CHECK = "quality_score"
+# One check per severity: the error one is blocking, the warn one reports.
+CHECK_NAMES = {"error": "error_expectations", "warn": "warn_expectations"}
 
 
 def mask(value: Any) -> Any:
@@ -63,85 +66,70 @@ def observed(outcome: Outcome) -> str:
     return f"{outcome.unexpected_count:,} of {outcome.considered_count:,} rows unexpected ({shown})"
 
 
-def _description(outcome: Outcome, where: str) -> str:
-    rule = outcome.expectation
-    if outcome.success:
-        return f"passed on {where}: {observed(outcome)}"
-    bar = f"; mostly={rule.mostly} allows {100 * (1 - rule.mostly):.2f}%" if rule.mostly < 1 else ""
-    return f"FAILED on {where}: {rule.summary()}: {observed(outcome)}{bar}"
-
-
-def outcome_check(
-    outcome: Outcome, suite: Suite, partition: str | None, docs: str | None
-) -> PartitionCheck:
-    rule = outcome.expectation
-    where = suite.name + (f" {partition}" if partition else "")
-    metadata: dict[str, Any] = {
-        "expectation": rule.summary(),
-        "severity": "error (blocking)" if rule.blocking else "warn",
-        "observed_value": observed(outcome),
-        "element_count": outcome.element_count,
-    }
-    if outcome.unexpected_count is not None:
-        metadata["unexpected_count"] = outcome.unexpected_count
-        if outcome.unexpected_percent is not None:
-            metadata["unexpected_percent"] = dg.MetadataValue.float(outcome.unexpected_percent)
-        if outcome.missing_count is not None:
-            metadata["missing_count"] = outcome.missing_count
-        if outcome.sample:
-            sample = masked_sample(outcome, suite.pii_columns)
-            metadata["unexpected_sample"] = dg.MetadataValue.json(sample)
-    elif outcome.observed_value is not None:
-        metadata["observed"] = outcome.observed_value
-    if docs:
-        metadata["data_docs"] = dg.MetadataValue.path(docs)
-    return PartitionCheck(
-        check_name=rule.name,
-        partition=partition,
-        passed=outcome.success,
-        severity=ERROR if rule.blocking else WARN,
-        description=_description(outcome, where),
-        metadata=metadata,
-    )
-
-
 def summary_table(outcomes: Sequence[Outcome]) -> str:
-    lines = ["| check | severity | result | observed |", "|---|---|---|---|"]
+    lines = ["| expectation | result | observed | mostly |", "|---|---|---|---|"]
     for o in outcomes:
         status = "pass" if o.success else "**FAIL**"
-        observed_text = observed(o).replace("|", "\\|")
-        lines.append(f"| {o.expectation.name} | {o.expectation.severity} | {status} | "
-                     f"{observed_text} |")
+        text = observed(o).replace("|", "\\|")
+        lines.append(f"| {o.expectation.name} | {status} | {text} | {o.expectation.mostly:g} |")
     return "\n".join(lines)
 
 
-def score_check(
+def _figures(outcome: Outcome, pii_columns: frozenset[str]) -> dict[str, Any]:
+    """`<rule>.<figure>` entries: the numbers always (the UI plots them across runs), the
+    details an operator acts on when the rule failed."""
+    name = outcome.expectation.name
+    figures: dict[str, Any] = {}
+    if outcome.unexpected_percent is not None:
+        figures[f"{name}.unexpected_percent"] = dg.MetadataValue.float(outcome.unexpected_percent)
+    elif outcome.observed_value is not None:
+        figures[f"{name}.observed_value"] = outcome.observed_value
+    if not outcome.success:
+        figures[f"{name}.expectation"] = outcome.expectation.summary()
+        figures[f"{name}.observed"] = observed(outcome)
+        if outcome.unexpected_count is not None:
+            figures[f"{name}.unexpected_count"] = outcome.unexpected_count
+        if outcome.sample:
+            sample = masked_sample(outcome, pii_columns)
+            figures[f"{name}.unexpected_sample"] = dg.MetadataValue.json(sample)
+    return figures
+
+
+def severity_checks(
     outcomes: Sequence[Outcome], suite: Suite, partition: str | None, docs: str | None
-) -> PartitionCheck:
-    """Non-blocking: warns when the partition's score falls below the suite's minimum."""
-    score = quality_score(outcomes)
-    failed = [o for o in outcomes if not o.success]
-    metadata: dict[str, Any] = {
-        "quality_score": dg.MetadataValue.float(score),
-        "min_quality_score": dg.MetadataValue.float(suite.min_quality_score),
-        "expectations": len(outcomes),
-        "failed_errors": sum(o.expectation.blocking for o in failed),
-        "failed_warnings": sum(not o.expectation.blocking for o in failed),
-        "summary": dg.MetadataValue.md(summary_table(outcomes)),
-    }
-    if docs:
-        metadata["data_docs"] = dg.MetadataValue.path(docs)
-    passed = score >= suite.min_quality_score
+) -> list[PartitionCheck]:
+    """The partition's verdict per severity present in the suite (error blocks, warn reports)."""
     where = suite.name + (f" {partition}" if partition else "")
-    return PartitionCheck(
-        check_name=QUALITY_SCORE_CHECK,
-        partition=partition,
-        passed=passed,
-        severity=WARN,
-        description=(
-            f"quality score of {where}: {score:.2f} "
-            f"({'at least' if passed else 'BELOW'} the minimum {suite.min_quality_score:g}); "
-            f"{len(failed)} of {len(outcomes)} expectations failed"
-        ),
-        metadata=metadata,
-    )
+    score = quality_score(outcomes)
+    checks = []
+    for severity, check_name in CHECK_NAMES.items():
+        mine = [o for o in outcomes if o.expectation.severity == severity]
+        if not mine:
+            continue
+        failed = [o for o in mine if not o.success]
+        metadata: dict[str, Any] = {
+            "quality_score": dg.MetadataValue.float(score),
+            "expectations": len(mine),
+            "failed_expectations": dg.MetadataValue.json([o.expectation.name for o in failed]),
+            "summary": dg.MetadataValue.md(summary_table(mine)),
+        }
+        for outcome in mine:
+            metadata.update(_figures(outcome, suite.pii_columns))
+        if docs:
+            metadata["data_docs"] = dg.MetadataValue.path(docs)
+        if failed:
+            details = "; ".join(f"{o.expectation.name}: {observed(o)}" for o in failed)
+            description = f"FAILED on {where}: {details}"
+        else:
+            description = f"all {len(mine)} {severity}-level expectations passed on {where}"
+        checks.append(
+            PartitionCheck(
+                check_name=check_name,
+                partition=partition,
+                passed=not failed,
+                severity=ERROR if severity == ERROR_LEVEL else WARN,
+                description=description,
+                metadata=metadata,
+            )
+        )
+    return checks

@@ -24,7 +24,6 @@ from etl_assets.transforms.silver import (
 from etl_assets.transforms.standardise import COUNTRY_SPELLINGS
 
 HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current")
-DEFAULT_MIN_QUALITY_SCORE = 95.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class Suite:
 
     asset: tuple[str, ...]  # asset key path, e.g. ("silver", "orders")
     expectations: tuple[Expectation, ...]
-    min_quality_score: float = DEFAULT_MIN_QUALITY_SCORE
     pii_columns: frozenset[str] = frozenset()  # sample values of these are masked
     partition_column: str | None = None  # the column that says a row's partition day
 
@@ -170,12 +168,10 @@ def source_suites(spec: SourceSpec) -> SourceSuites:
     daily_rows = spec.is_daily and not spec.is_history
     bronze_columns = [*spec.raw_columns, *BRONZE_LINEAGE]
     quarantine_columns = list(quarantine_schema(spec))
-    score = declared.min_quality_score
     return SourceSuites(
         bronze=Suite(
             ("bronze", spec.name),
             _checked(spec, "bronze", declared.bronze, bronze_columns),
-            score,
             pii_raw,
             "_landing_date" if spec.is_daily else None,
         ),
@@ -184,7 +180,6 @@ def source_suites(spec: SourceSpec) -> SourceSuites:
             _checked(
                 spec, "silver", [*_derived_silver(spec), *declared.silver], silver_columns(spec)
             ),
-            score,
             pii_silver,
             spec.partition_column if daily_rows else None,
         ),
@@ -196,7 +191,6 @@ def source_suites(spec: SourceSpec) -> SourceSuites:
                 [*_derived_quarantine(spec), *declared.quarantine],
                 quarantine_columns,
             ),
-            score,
             pii_raw,
             spec.partition_column if daily_rows else None,
         ),

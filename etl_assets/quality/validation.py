@@ -12,7 +12,7 @@ expectation over every row (measured in bench/bench_checks.py):
   included), so duplicates only count within a partition. A row whose key columns are all
   null gets a null key: ignored, as great_expectations ignores it by default.
 - ``rows`` rules run on their columns' rows, once for all partitions.
-- ``table`` rules (row count) run once per distinct partition row count.
+- ``table`` rules (row count) run once on the column of the partitions' row counts.
 
 Success is then computed per partition the way great_expectations computes it (`mostly` on
 the share of non-missing rows, vacuously true without any), and the equivalence with a plain
@@ -429,20 +429,19 @@ def _row_rule(frame: pd.DataFrame, rule: Expectation, partitions: Partitions) ->
 
 
 def _table_rule(rule: Expectation, partitions: Partitions) -> list[Outcome]:
-    """Row count: great_expectations judges each distinct partition size once."""
+    """Row count: great_expectations judges every partition's count in one call (the bounds
+    of expect_table_row_count_to_be_between, applied to a column of the counts)."""
     ge = runtime()
-    verdicts: dict[int, tuple[bool, str | None]] = {}
-    for rows in sorted(set(partitions.rows.tolist())):
-        frame = pd.DataFrame({COUNT_COLUMN: np.zeros(rows, dtype=np.int8)})
-        result = ge.validate(frame, [ge.expectation(rule)])[rule.name]
-        verdicts[rows] = (bool(result.success), _raised(result))
+    counts = pd.DataFrame({COUNT_COLUMN: partitions.rows.astype(np.int64)})
+    bounds = Expectation(rule.name, "expect_column_values_to_be_between", {}, rule.severity)
+    result = ge.validate(
+        counts, [ge.expectation(bounds, column=COUNT_COLUMN, **rule.arguments)]
+    )[rule.name]
+    error = _raised(result)
+    if error:
+        return _errored(rule, error, partitions)
+    flagged = _unexpected_positions(result, partitions.count)
     return [
-        Outcome(
-            rule,
-            verdicts[int(n)][0] and not verdicts[int(n)][1],
-            int(n),
-            observed_value=int(n),
-            exception=verdicts[int(n)][1],
-        )
-        for n in partitions.rows
+        Outcome(rule, not flagged[p], int(n), observed_value=int(n))
+        for p, n in enumerate(partitions.rows)
     ]

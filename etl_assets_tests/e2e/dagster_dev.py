@@ -90,12 +90,16 @@ class DagsterDev:
         if self.process is None:
             return True
         process, self.process = self.process, None
+        deadline = time.monotonic() + timeout
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 pass
+        # The webserver, daemon and code servers exit a few seconds after `dagster dev` itself.
+        while self.group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
         clean = process.poll() is not None and not self.group_alive(process.pid)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             if not self.group_alive(process.pid):

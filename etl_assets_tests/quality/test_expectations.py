@@ -110,11 +110,11 @@ def test_every_catalogue_entry_is_a_great_expectations_class():
         assert expectation_class.expectation_type == type_
 
 
-def test_suite_section_validates_layers_and_score():
+def test_suite_section_validates_layers():
     with pytest.raises(ExpectationError, match="unknown field"):
         parse_suite_declaration({"gold": []})
-    with pytest.raises(ExpectationError, match="0 to 100"):
-        parse_suite_declaration({"min_quality_score": 101})
+    with pytest.raises(ExpectationError, match="expected a list"):
+        parse_suite_declaration({"silver": {"type": "x"}})
 
 
 def write(tmp_path: Path, data: dict) -> Path:

@@ -1,9 +1,9 @@
-"""What an operator reads: masked samples, the quality score, metadata per check."""
+"""What an operator reads: masked samples, the quality score, one verdict per severity."""
 
 import dagster as dg
 
 from etl_assets.quality.expectations import parse_expectation
-from etl_assets.quality.report import mask, masked_sample, quality_score, score_check
+from etl_assets.quality.report import mask, masked_sample, quality_score, severity_checks
 from etl_assets.quality.suites import Suite
 from etl_assets.quality.validation import Outcome
 
@@ -25,7 +25,7 @@ KEY = parse_expectation(
     },
     "t",
 )
-SUITE = Suite(("bronze", "customers"), (EMAIL, KEY), 90.0, frozenset({"Email"}))
+SUITE = Suite(("bronze", "customers"), (EMAIL, KEY), frozenset({"Email"}))
 
 
 def test_masking_keeps_a_shape_not_a_value():
@@ -49,8 +49,20 @@ def test_the_score_weighs_how_far_each_rule_is_from_its_bar():
     assert quality_score([short, duplicates]) == round(100 * (0.75 + 0.4) / 2, 2)
 
 
-def test_the_score_check_warns_below_the_minimum_with_a_summary():
-    check = score_check([Outcome(KEY, False, 10, 6, 0)], SUITE, "2024-01-02", None)
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
-    assert check.metadata["quality_score"].value == 40.0
-    assert "| customerid_email_unique | error | **FAIL** |" in check.metadata["summary"].value
+def test_one_verdict_per_severity_with_the_failed_expectation_named():
+    outcomes = [
+        Outcome(EMAIL, True, 10, 1, 0),
+        Outcome(KEY, False, 10, 6, 0, sample=(([17850, "jane@x.org"], 2),)),
+    ]
+    error, warn = severity_checks(outcomes, SUITE, "2024-01-02", "/docs/page.html")
+    assert error.check_name == "error_expectations" and not error.passed
+    assert error.severity == dg.AssetCheckSeverity.ERROR
+    assert "customerid_email_unique: 6 of 10 rows unexpected (60.000%)" in error.description
+    assert error.metadata["failed_expectations"].value == ["customerid_email_unique"]
+    assert error.metadata["customerid_email_unique.unexpected_sample"].value == [
+        {"value": [17850, "j***g"], "rows": 2}
+    ]
+    assert "| customerid_email_unique | **FAIL** |" in error.metadata["summary"].value
+    assert warn.check_name == "warn_expectations" and warn.passed
+    assert warn.metadata["email_matches.unexpected_percent"].value == 10.0
+    assert error.metadata["quality_score"] == warn.metadata["quality_score"]

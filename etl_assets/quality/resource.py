@@ -1,0 +1,36 @@
+"""The checks' resource: where Data Docs go, and great_expectations warmed up early.
+
+Importing great_expectations takes seconds. Dagster initializes a run's resources when the
+run starts (in-process executor: once, before the first asset step), so this resource
+starts the import in a background thread there: it overlaps the bronze and silver steps
+instead of delaying the first check. With the multiprocess executor only check steps
+initialize it, and they wait for the import as they would have anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import dagster as dg
+
+from etl_assets.quality.validation import runtime
+
+QUALITY_RESOURCE = "quality"
+
+
+class QualityChecks(dg.ConfigurableResource):
+    """Settings of the quality checks."""
+
+    docs_dir: str | None = None  # Data Docs pages of failing partitions; None: none written
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        threading.Thread(target=runtime, name="great-expectations-warm-up", daemon=True).start()
+
+    @property
+    def docs_path(self) -> Path | None:
+        return Path(self.docs_dir) if self.docs_dir else None
+
+
+def quality_resources(data_dir: Path) -> dict[str, QualityChecks]:
+    return {QUALITY_RESOURCE: QualityChecks(docs_dir=str(data_dir / "quality"))}
