@@ -76,7 +76,7 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
 
 
 def _figures(outcome: Outcome, pii_columns: frozenset[str]) -> dict[str, Any]:
-    """`<rule>.<figure>` entries: the numbers always (the UI plots them across runs), the
+    """`<rule>.<figure>` entries: the numbers always (numeric, to follow across runs), the
     details an operator acts on when the rule failed."""
     name = outcome.expectation.name
     figures: dict[str, Any] = {}
