@@ -62,6 +62,21 @@ def test_link_outside_is_reported_with_its_target_and_inside_links_are_files(tmp
     assert "loop" not in found and not any(name.startswith("loop/") for name in found)
 
 
+def test_folder_removed_during_the_scan_is_skipped(tmp_path, monkeypatch):
+    for name in ("orders", "customers"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}_2024-01-01.csv").write_text("a\n")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("customers"):
+            raise FileNotFoundError(path)  # removed between the listing of its parent and now
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert set(by_name(str(tmp_path))) == {"orders/orders_2024-01-01.csv"}
+
+
 def test_missing_directory_raises_a_clear_error(tmp_path):
     with pytest.raises(LandingDirectoryMissing, match="does not exist"):
         scan_landing(str(tmp_path / "gone"))

@@ -10,7 +10,6 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from etl_assets.automation.landing_watch import WatchState
 from etl_assets.automation.sensors import LANDING_FILE_TAG, LANDING_SENSOR, LANDING_SHA_TAG
 from etl_assets_tests.automation.conftest import DAY_AFTER_SAMPLE, evaluate_sensor, execute
 
@@ -217,16 +216,22 @@ def test_vanished_landing_directory_skips_and_keeps_the_cursor(
     assert back.run_requests == []  # every file is still known
 
 
-def test_vanished_sub_directory_forgets_its_files(data_dir, defs_for, persistent_instance):
+def test_removed_folder_runs_nothing_and_its_copies_reuse_their_run_keys(
+    data_dir, defs_for, persistent_instance, tmp_path_factory
+):
     defs, _ = defs_for(data_dir)
     _, settled = two_ticks(defs, persistent_instance)
-    shutil.rmtree(data_dir / "landing" / "customers")
-    tick = evaluate_sensor(defs, persistent_instance, LANDING_SENSOR, settled.cursor)
-    state = WatchState.decode(tick.cursor)
-    assert not any(name.startswith("customers/") for name in state.files)
-    # The orders files are untouched: still known (tracked, or covered by the watermark
-    # once the tick runs late enough), so nothing is asked for again.
-    assert tick.run_requests == []
+    customers = data_dir / "landing" / "customers"
+    keys = {r.tags[LANDING_FILE_TAG]: r.run_key for r in settled.run_requests}
+    kept = shutil.copytree(customers, tmp_path_factory.mktemp("kept") / "customers")
+    shutil.rmtree(customers)
+    gone = evaluate_sensor(defs, persistent_instance, LANDING_SENSOR, settled.cursor)
+    assert gone.run_requests == []
+    shutil.copytree(kept, customers)  # restored: new files with the same bytes
+    _, back = two_ticks(defs, persistent_instance, gone.cursor)
+    restored = {r.tags[LANDING_FILE_TAG]: r.run_key for r in back.run_requests}
+    assert sorted(restored) == sorted(k for k in keys if k.startswith("customers/"))
+    assert all(key == keys[name] for name, key in restored.items())  # the daemon skips them
 
 
 @pytest.mark.parametrize("day", ["2023-12-31", "2999-01-01"])
