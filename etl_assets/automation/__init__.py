@@ -1,1 +1,1 @@
-"""Jobs (schedules, sensors and automation conditions join them here)."""
+"""Jobs, schedules, sensors, automation conditions and alerts."""
