@@ -22,7 +22,6 @@ import os
 import shutil
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -108,19 +107,6 @@ def in_process(rows: int, repeat: int) -> dict:
     }
 
 
-def _step_seconds(instance, run_id: str) -> dict[str, float]:
-    started, seconds = {}, defaultdict(float)
-    for entry in instance.all_logs(run_id):
-        event = entry.dagster_event
-        if event is None or event.step_key is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            started[event.step_key] = entry.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-            seconds[event.step_key] += entry.timestamp - started[event.step_key]
-    return seconds
-
-
 def _trace(instance, run_id: str, step: str) -> None:
     """Print the events of one step with their offsets (where a step's time goes)."""
     entries = [e for e in instance.all_logs(run_id) if e.step_key == step]
@@ -133,7 +119,7 @@ def pipeline(rows: int) -> dict:
     import dagster as dg
 
     from etl_assets.definitions import build_definitions
-    from etl_assets.runner import run_pipeline
+    from etl_assets.runner import run_pipeline, step_seconds
     from etl_assets.sample_data import generate_sample
     from etl_assets.settings import load_settings
 
@@ -147,7 +133,7 @@ def pipeline(rows: int) -> dict:
         shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             summary = run_pipeline(defs, settings, instance, log_level="ERROR")
-            steps = _step_seconds(instance, summary.run_id)
+            steps = step_seconds(instance, summary.run_id)
             if os.environ.get("BENCH_TRACE"):
                 _trace(instance, summary.run_id, os.environ["BENCH_TRACE"])
             silver = instance.get_latest_materialization_event(dg.AssetKey(["silver", "orders"]))

@@ -78,7 +78,7 @@ def landed_days(settings: Settings) -> list[str]:
     return sorted(set.intersection(*day_sets)) if day_sets else []
 
 
-def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     """Wall seconds of each step, from the timestamps of the run's event log."""
     started: dict[str, float] = {}
     seconds: dict[str, float] = defaultdict(float)
@@ -116,9 +116,9 @@ def summarise(
             summary.rows += int(meta["dagster/row_count"].value)
         if "rows_rejected" in meta:
             summary.rejected += int(meta["rows_rejected"].value)
-    for step, step_seconds in _step_seconds(instance, result.run_id).items():
+    for step, seconds_of_step in step_seconds(instance, result.run_id).items():
         if step in step_layer:
-            layers[step_layer[step]].seconds += step_seconds
+            layers[step_layer[step]].seconds += seconds_of_step
     failed = [
         f"{check.asset_key.to_user_string()}:{check.check_name}"
         for check in result.get_asset_check_evaluations()
