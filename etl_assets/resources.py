@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from etl_assets.assets.common import LAKE_IO_MANAGER
+from etl_assets.assets.common import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 from etl_assets.assets.warehouse import warehouse_resources
 from etl_assets.automation.alerts import alerts_resource
 from etl_assets.connectors.files import LandingFiles
@@ -47,6 +47,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "http": HttpJsonApi(),  # sources with connector: http (timeouts, retries: defaults)
         "postgres_source": PostgresSource(),  # connector: postgres (DSN from postgres.url_env)
         LAKE_IO_MANAGER: ParquetLakeIOManager(base_path=settings.lake_url),
+        LAKE_DAY_BY_DAY: ParquetLakeIOManager(base_path=settings.lake_url, day_by_day=True),
         "pii": pii_key_resource(settings),
         "alerts": alerts_resource(settings),  # run-failure alerts: log, webhook when set
     }

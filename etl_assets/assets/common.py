@@ -8,6 +8,8 @@ import dagster as dg
 import pandas as pd
 
 LAKE_IO_MANAGER = "lake_io_manager"
+# The same lake as an input manager that gives partitioned inputs as LakePartitions.
+LAKE_DAY_BY_DAY = "lake_day_by_day"
 OWNERS_DEFAULT = ("team:data-platform",)
 # Input metadata read by the lake IO manager: skip partitions never materialized.
 ALLOW_MISSING_PARTITIONS = {"allow_missing_partitions": True}

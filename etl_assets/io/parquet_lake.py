@@ -16,6 +16,7 @@ Guarantees:
 - pandas dtypes round-trip, including nullable and pyarrow-backed ones.
 """
 
+import concurrent.futures
 import json
 import os
 import time
@@ -31,6 +32,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
+
+from etl_assets.io.day_by_day import COLUMNS, DailyFrames, LakePartitions
 
 SUFFIX = ".parquet"
 PARTITION_EXPR = "partition_expr"  # asset metadata: the datetime column that says a row's day
@@ -211,13 +214,18 @@ def _write_all(tables_by_target: Mapping[UPath, pa.Table]) -> list[_StagedFile]:
 
 
 def partition_positions(stamps: pd.DatetimeIndex, windows: Sequence[dg.TimeWindow]) -> np.ndarray:
-    """For each row, the index of the time window holding its stamp; -1 when none does."""
-    intervals = pd.IntervalIndex.from_arrays(
-        pd.DatetimeIndex([window.start for window in windows]),
-        pd.DatetimeIndex([window.end for window in windows]),
-        closed="left",
-    )
-    return intervals.get_indexer(stamps)
+    """For each row, the index of the time window holding its stamp; -1 when none does.
+
+    ``windows`` are sorted and do not overlap (a run's partitions). One binary search per
+    row on the windows' start instants: an IntervalIndex lookup took seconds per million rows.
+    """
+    starts = pd.DatetimeIndex([window.start for window in windows]).asi8
+    ends = pd.DatetimeIndex([window.end for window in windows]).asi8
+    instants = stamps.asi8  # nanoseconds since the epoch (UTC); NaT is the smallest int64
+    positions = np.searchsorted(starts, instants, side="right") - 1
+    inside = (positions >= 0) & (instants < ends[positions.clip(min=0)])
+    inside &= ~stamps.isna()
+    return np.where(inside, positions, -1)
 
 
 def split_by_position(table: pa.Table, positions: np.ndarray, count: int) -> list[pa.Table]:
@@ -236,7 +244,10 @@ def split_by_position(table: pa.Table, positions: np.ndarray, count: int) -> lis
 
 def _timestamps(values: pd.Series, timezone: str) -> pd.DatetimeIndex:
     # Naive datetimes are read in the partitions' timezone, aware ones converted to it.
-    stamps = pd.DatetimeIndex(pd.to_datetime(values))
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
+        stamps = pd.DatetimeIndex(values)  # already datetimes: no parsing
+    else:
+        stamps = pd.DatetimeIndex(pd.to_datetime(values))
     if stamps.tz is None:
         return stamps.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
     return stamps.tz_convert(timezone)
@@ -250,14 +261,28 @@ def _days(stamps: pd.DatetimeIndex) -> list[str]:
 # ------------------------------------------------------------------ reading files
 
 
-def _read_file(path: UPath, asset_key: dg.AssetKey, partition_key: str | None) -> pa.Table:
-    """Read one Parquet file with pyarrow; an unreadable file becomes an actionable Failure."""
+def _open(path: UPath) -> pq.ParquetFile:
+    if _is_local(path):
+        return pq.ParquetFile(path.path)
+    return pq.ParquetFile(path.path, filesystem=path.fs)
+
+
+def _read_file(
+    path: UPath,
+    asset_key: dg.AssetKey,
+    partition_key: str | None,
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Read one Parquet file (or those of ``columns`` it has); an unreadable file becomes an
+    actionable Failure."""
     try:
-        if _is_local(path):
-            with pq.ParquetFile(path.path) as parquet_file:
+        with _open(path) as parquet_file:
+            if columns is None:
                 return parquet_file.read()
-        with pq.ParquetFile(path.path, filesystem=path.fs) as parquet_file:
-            return parquet_file.read()
+            # Columns the file lacks are left out, as a whole read would: the reader reports them.
+            present = set(parquet_file.schema_arrow.names)
+            columns = [c for c in columns if c in present]
+            return parquet_file.read(columns=list(columns), use_pandas_metadata=True)
     except (pa.ArrowException, OSError) as error:
         what = _describe(asset_key)
         if partition_key is not None:
@@ -272,12 +297,28 @@ def _read_file(path: UPath, asset_key: dg.AssetKey, partition_key: str | None) -
         ) from error
 
 
-def _read_partition_files(paths: Mapping[str, UPath], asset_key: dg.AssetKey) -> list[pa.Table]:
+def _read_partition_files(
+    paths: Mapping[str, UPath], asset_key: dg.AssetKey, columns: Sequence[str] | None = None
+) -> list[pa.Table]:
     """Read the files in the mapping's order; in parallel, since object stores are slow per file."""
     if len(paths) <= 1:
-        return [_read_file(path, asset_key, key) for key, path in paths.items()]
+        return [_read_file(path, asset_key, key, columns) for key, path in paths.items()]
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
-        return list(pool.map(lambda item: _read_file(item[1], asset_key, item[0]), paths.items()))
+        return list(
+            pool.map(lambda item: _read_file(item[1], asset_key, item[0], columns), paths.items())
+        )
+
+
+def _row_counts(paths: Mapping[str, UPath], asset_key: dg.AssetKey) -> dict[str, int]:
+    """Rows per file, from the Parquet footers."""
+    counts = {}
+    for key, path in paths.items():
+        try:
+            with _open(path) as parquet_file:
+                counts[key] = parquet_file.metadata.num_rows
+        except (pa.ArrowException, OSError):
+            counts[key] = _read_file(path, asset_key, key).num_rows  # fails with the advice
+    return counts
 
 
 def _file_names(directory: UPath) -> set[str]:
@@ -287,12 +328,13 @@ def _file_names(directory: UPath) -> set[str]:
         return set()
 
 
-def _existing_partitions(directory: UPath, paths: Mapping[str, UPath]) -> set[str]:
-    """Which partitions have a file: one exists() for one key, one listing for many."""
-    if len(paths) == 1:
-        return {key for key, path in paths.items() if path.exists()}
-    names = _file_names(directory)
-    return {key for key, path in paths.items() if path.name in names}
+def _existing_partitions(base_path: str, asset_key: dg.AssetKey, keys: Sequence[str]) -> set[str]:
+    """Which partitions have a file: one exists() for one key, one listing for many (a
+    reader of every day asks for years of keys, most of them never written)."""
+    if len(keys) == 1:
+        return {key for key in keys if lake_path(base_path, asset_key, key).exists()}
+    names = _file_names(_asset_directory(base_path, asset_key))
+    return {key for key in keys if _path_segment(key) + SUFFIX in names}
 
 
 def _concat(tables: list[pa.Table], asset_key: dg.AssetKey) -> pa.Table:
@@ -324,22 +366,32 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     base_path: str = Field(
         description="Root of the lake: a local directory or an fsspec URL (s3://bucket/lake).",
     )
+    day_by_day: bool = Field(
+        default=False,
+        description="Give partitioned inputs as LakePartitions, read on demand (see "
+        "etl_assets/io/day_by_day.py), instead of one frame of every partition.",
+    )
 
     # ---------------------------------------------------------------- output
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | DailyFrames) -> None:
         asset_key = self._require_asset_key(context)
-        frame = self._require_frame(obj, asset_key)
         started = time.perf_counter()
-        table = frame_to_table(frame)
-        tables_by_target = self._tables_by_target(context, asset_key, frame, table)
-        written = _write_all(tables_by_target)
+        if isinstance(obj, DailyFrames):
+            written, rows = self._write_day_by_day(context, asset_key, obj), None
+        else:
+            frame = self._require_frame(obj, asset_key)
+            table = frame_to_table(frame)
+            written = _write_all(self._tables_by_target(context, asset_key, frame, table))
+            rows = frame.shape[0]
         seconds = time.perf_counter() - started
 
         one_file = len(written) == 1
         shown_path = written[0].target if one_file else _asset_directory(self.base_path, asset_key)
         metadata: dict[str, dg.MetadataValue] = {
-            "dagster/row_count": dg.MetadataValue.int(frame.shape[0]),
+            "dagster/row_count": dg.MetadataValue.int(
+                rows if rows is not None else sum(file.rows for file in written)
+            ),
             "bytes": dg.MetadataValue.int(sum(file.size for file in written)),
             "files": dg.MetadataValue.int(len(written)),
             "path": dg.MetadataValue.path(str(shown_path)),
@@ -350,7 +402,50 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
             metadata["rows_per_partition"] = dg.MetadataValue.json(
                 {file.target.name.removesuffix(SUFFIX): file.rows for file in written}
             )
+        if isinstance(obj, DailyFrames):
+            metadata.update(obj.summary())
         context.add_output_metadata(metadata)
+
+    def _write_day_by_day(
+        self, context: dg.OutputContext, asset_key: dg.AssetKey, daily: DailyFrames
+    ) -> list[_StagedFile]:
+        """Stage each day's file as its frame is produced, then rename them all: one day in
+        memory at a time, and still all or nothing."""
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        if list(daily.keys) != keys:
+            raise dg.Failure(
+                description=(
+                    f"{_describe(asset_key)} produced partitions {_first_keys(list(daily.keys))} "
+                    f"but the run covers {_first_keys(keys) or 'no partition'}: return "
+                    "DailyFrames over exactly the run's partition keys."
+                ),
+                allow_retries=False,
+            )
+        # Day N is encoded and written in a thread (pyarrow releases the GIL) while day N+1
+        # is computed: at most two days in memory, and both cores busy.
+        writes: list[concurrent.futures.Future] = []
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            try:
+                for key, frame in daily.frames():
+                    table = frame_to_table(self._require_frame(frame, asset_key))
+                    if len(keys) > 1 or (context.definition_metadata or {}).get(PARTITION_EXPR):
+                        # As for a split range: a row never lands in another day's file.
+                        self._split_backfill_output(context, asset_key, frame, table, [key])
+                    del frame
+                    if writes:
+                        writes[-1].result()  # one file in flight; a write error surfaces here
+                    target = lake_path(self.base_path, asset_key, key)
+                    writes.append(writer.submit(_stage, table, target))
+                staged = [write.result() for write in writes]
+            except BaseException:
+                concurrent.futures.wait(writes)
+                for write in writes:  # _stage removes its own file when it fails
+                    if write.exception() is None:
+                        _remove_quietly(write.result().temporary)
+                raise
+        for file in staged:
+            _commit(file)
+        return staged
 
     def _tables_by_target(
         self,
@@ -436,11 +531,26 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
 
     # ----------------------------------------------------------------- input
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | LakePartitions:
         asset_key = self._require_asset_key(context)
+        metadata = context.definition_metadata or {}
+        columns = metadata.get(COLUMNS)
         if not context.has_asset_partitions:
-            return self._load_whole_asset(asset_key)
-        return self._load_partitions(context, asset_key)
+            return self._load_whole_asset(asset_key, columns)
+        keys, missing = self._partitions_to_read(context, asset_key)
+        if self.day_by_day:
+            return LakePartitions(
+                keys,
+                missing,
+                read=lambda wanted, wanted_columns: self._read_partitions(
+                    asset_key, wanted, wanted_columns if wanted_columns is not None else columns
+                ),
+                rows=lambda wanted: _row_counts(self._paths(asset_key, wanted), asset_key),
+            )
+        frame = self._read_partitions(asset_key, [k for k in keys if k not in missing], columns)
+        if metadata.get(ALLOW_MISSING_PARTITIONS):
+            frame.attrs[MISSING_PARTITIONS_ATTR] = missing
+        return frame
 
     def load_previous(self, asset_key: dg.AssetKey) -> pd.DataFrame | None:
         """An unpartitioned asset's stored frame, or None when it was never written: for an
@@ -449,7 +559,9 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
             return None
         return self._load_whole_asset(asset_key)
 
-    def _load_whole_asset(self, asset_key: dg.AssetKey) -> pd.DataFrame:
+    def _load_whole_asset(
+        self, asset_key: dg.AssetKey, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         path = lake_path(self.base_path, asset_key)
         if not path.exists():
             name = _describe(asset_key)
@@ -460,17 +572,24 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                 ),
                 allow_retries=False,
             )
-        return _read_file(path, asset_key, None).to_pandas()
+        return _read_file(path, asset_key, None, columns).to_pandas()
 
-    def _load_partitions(self, context: dg.InputContext, asset_key: dg.AssetKey) -> pd.DataFrame:
+    def _paths(self, asset_key: dg.AssetKey, keys: Sequence[str]) -> dict[str, UPath]:
+        directory = _asset_directory(self.base_path, asset_key)
+        return {key: directory / (_path_segment(key) + SUFFIX) for key in keys}
+
+    def _partitions_to_read(
+        self, context: dg.InputContext, asset_key: dg.AssetKey
+    ) -> tuple[list[str], list[str]]:
+        """The step's partitions of the input (in order) and those with no file; missing
+        ones fail unless the input allows them."""
         keys = list(context.asset_partition_keys)  # in partition order
-        paths = {key: lake_path(self.base_path, asset_key, key) for key in keys}
-        existing = _existing_partitions(_asset_directory(self.base_path, asset_key), paths)
+        existing = _existing_partitions(self.base_path, asset_key, keys)
         missing = [key for key in keys if key not in existing]
         allow_missing = bool((context.definition_metadata or {}).get(ALLOW_MISSING_PARTITIONS))
-
         if missing and not allow_missing:
-            raise self._missing_partitions_failure(asset_key, missing, paths[missing[0]])
+            example = lake_path(self.base_path, asset_key, missing[0])
+            raise self._missing_partitions_failure(asset_key, missing, example)
         if missing:
             # Expected for readers of every day (most days never land); the reader decides.
             context.log.info(
@@ -478,15 +597,13 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                 f"and were skipped ({_first_keys(missing)}); "
                 f"see df.attrs['{MISSING_PARTITIONS_ATTR}']."
             )
+        return keys, missing
 
-        tables = _read_partition_files(
-            {key: path for key, path in paths.items() if key in existing}, asset_key
-        )
-        context.log.debug(f"Read {len(tables)} partition files of {_describe(asset_key)}.")
-        frame = _concat(tables, asset_key).to_pandas() if tables else pd.DataFrame()
-        if allow_missing:
-            frame.attrs[MISSING_PARTITIONS_ATTR] = missing
-        return frame
+    def _read_partitions(
+        self, asset_key: dg.AssetKey, keys: Sequence[str], columns: Sequence[str] | None
+    ) -> pd.DataFrame:
+        tables = _read_partition_files(self._paths(asset_key, keys), asset_key, columns)
+        return _concat(tables, asset_key).to_pandas() if tables else pd.DataFrame()
 
     @staticmethod
     def _missing_partitions_failure(

@@ -133,10 +133,11 @@ def test_split_keeps_row_order_within_each_partition_whatever_the_input_order():
 def test_rows_outside_every_window_or_null_get_no_partition():
     windows = [DAILY.time_window_for_partition_key(day) for day in ["2024-01-01", "2024-01-02"]]
     stamps = pd.DatetimeIndex(
-        ["2024-01-01 23:59", "2024-01-02 00:00", "2024-01-03 00:00", None], tz="UTC"
+        ["2023-12-31 23:59", "2024-01-01 23:59", "2024-01-02 00:00", "2024-01-03 00:00", None],
+        tz="UTC",
     )
 
-    assert parquet_lake.partition_positions(stamps, windows).tolist() == [0, 1, -1, -1]
+    assert parquet_lake.partition_positions(stamps, windows).tolist() == [-1, 0, 1, -1, -1]
 
 
 def test_single_partition_is_written_and_read_back(lake, instance):

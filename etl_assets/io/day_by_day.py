@@ -1,0 +1,100 @@
+"""Day-by-day exchange between range-run assets and the lake, so a run of N days holds one
+day in memory instead of N.
+
+- An asset returns ``DailyFrames``: the partitions it covers and a function that computes
+  one of them. The lake IO manager calls it for each day in turn, writes that day's file,
+  and drops the frame before asking for the next.
+- An input read through the ``lake_day_by_day`` input manager (``ParquetLakeIOManager``
+  with ``day_by_day=True``) is given as ``LakePartitions``: the partitions the step may
+  read, loaded when and as far as the asset asks (a day, a few days, some columns). An
+  input manager key, not input metadata, because Dagster allows no metadata on the input
+  of an asset check's own asset.
+
+Dagster hands an output to its IO manager as soon as the asset yields it, so a multi-asset
+can yield a ``DailyFrames`` output, then outputs and check results built while it was
+written (silver yields its quarantine and row accounting after its rows).
+No library served: Dagster's IO managers load and store whole partition sets, and
+``UPathIOManager`` refuses an output covering several partitions.
+"""
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+COLUMNS = "columns"  # AssetIn metadata: read only these columns
+
+
+@dataclass
+class DailyFrames:
+    """An output covering ``keys`` (partition keys, in order), computed one key at a time.
+
+    ``produce(key)`` returns the frame of one partition. ``summary()``, called once every
+    partition is written, returns the output metadata the producer gathered on the way.
+    """
+
+    keys: Sequence[str]
+    produce: Callable[[str], pd.DataFrame]
+    summary: Callable[[], Mapping[str, object]] = dict
+    _checks: list[Callable[[str, pd.DataFrame], None]] = field(default_factory=list)
+
+    def add_check(self, check: Callable[[str, pd.DataFrame], None]) -> None:
+        """Run ``check(key, frame)`` on every frame before it is written (a type check)."""
+        self._checks.append(check)
+
+    def frames(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        for key in self.keys:
+            frame = self.produce(key)
+            for check in self._checks:
+                check(key, frame)
+            yield key, frame
+
+
+class LakePartitions:
+    """The partitions of an input in this step, read on demand.
+
+    ``keys``: every partition the step's partition mapping asks for, in order; ``missing``:
+    those with no file (only when the input allows missing partitions).
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        missing: Sequence[str],
+        read: Callable[[Sequence[str], Sequence[str] | None], pd.DataFrame],
+        rows: Callable[[Sequence[str]], dict[str, int]],
+    ):
+        self.keys = list(keys)
+        self.missing = list(missing)
+        self._read = read
+        self._rows = rows
+
+    @property
+    def existing(self) -> list[str]:
+        missing = set(self.missing)
+        return [key for key in self.keys if key not in missing]
+
+    def read(
+        self, keys: Sequence[str] | None = None, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The rows of ``keys`` (default: all) that have a file, concatenated in key order."""
+        wanted = self.existing if keys is None else [k for k in keys if k not in self.missing]
+        return self._read(wanted, columns)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per existing partition, from the files' footers (no data read)."""
+        return self._rows(self.existing)
+
+    def chunks(self, max_rows: int) -> list[list[str]]:
+        """Consecutive keys grouped so each group holds at most ``max_rows`` rows (a key
+        larger than that is a group of its own): bounded memory, few calls per group."""
+        groups: list[list[str]] = []
+        size = 0
+        for key, rows in self.row_counts().items():
+            if groups and size + rows <= max_rows:
+                groups[-1].append(key)
+                size += rows
+            else:
+                groups.append([key])
+                size = rows
+        return groups

@@ -1,0 +1,217 @@
+"""Range runs that hold one day at a time: DailyFrames outputs and LakePartitions inputs."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from etl_assets.io.day_by_day import COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.parquet_lake import ParquetLakeIOManager
+from etl_assets.quality.types import dataframe_type
+from etl_assets_tests.io.test_parquet_lake import (
+    DAILY,
+    ORDERS_METADATA,
+    SINGLE_RUN,
+    failure_text,
+    orders_file,
+    orders_for,
+)
+
+RANGE = ("2024-01-01", "2024-01-03")
+DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
+ALLOW_MISSING = {"allow_missing_partitions": True}
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    return tmp_path / "lake"
+
+
+@pytest.fixture
+def instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.ephemeral()
+
+
+def run(assets, lake: Path, instance, key_range=RANGE, partition_key=None):
+    tags = None
+    if key_range:
+        tags = {
+            "dagster/asset_partition_range_start": key_range[0],
+            "dagster/asset_partition_range_end": key_range[1],
+        }
+    return dg.materialize(
+        assets,
+        resources={
+            "io_manager": ParquetLakeIOManager(base_path=str(lake)),
+            "day_by_day": ParquetLakeIOManager(base_path=str(lake), day_by_day=True),
+        },
+        instance=instance,
+        tags=tags,
+        partition_key=partition_key,
+        raise_on_error=False,
+    )
+
+
+def daily_orders(produce, **kwargs) -> dg.AssetsDefinition:
+    """bronze/orders returning DailyFrames over the run's days, each made by `produce`."""
+
+    @dg.asset(
+        key_prefix="bronze",
+        name="orders",
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        metadata=ORDERS_METADATA,
+        **kwargs,
+    )
+    def orders(context: dg.AssetExecutionContext):
+        return DailyFrames(list(context.partition_keys), produce, summary=lambda: {"made": 1})
+
+    return orders
+
+
+def test_each_day_is_produced_written_and_described(lake, instance):
+    produced = []
+
+    def produce(key: str) -> pd.DataFrame:
+        produced.append(key)
+        return orders_for(key, rows_per_day=3)
+
+    result = run([daily_orders(produce)], lake, instance)
+
+    assert result.success
+    assert produced == DAYS
+    for day in DAYS:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(orders_file(lake, day)), orders_for(day, rows_per_day=3)
+        )
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["dagster/row_count"].value == 9
+    assert metadata["rows_per_partition"].value == dict.fromkeys(DAYS, 3)
+    assert metadata["made"].value == 1  # the producer's summary
+
+
+def test_a_failing_day_writes_nothing_and_keeps_the_old_files(lake, instance):
+    assert run([daily_orders(lambda key: orders_for(key))], lake, instance).success
+    before = {day: orders_file(lake, day).read_bytes() for day in DAYS}
+
+    def produce(key: str) -> pd.DataFrame:
+        if key == "2024-01-03":
+            raise RuntimeError("source unreadable")
+        return orders_for(key, rows_per_day=5)
+
+    result = run([daily_orders(produce)], lake, instance)
+
+    assert "source unreadable" in failure_text(result)
+    assert {day: orders_file(lake, day).read_bytes() for day in DAYS} == before
+    leftovers = [p.name for p in (lake / "bronze" / "orders").iterdir() if p.suffix == ".tmp"]
+    assert leftovers == []
+
+
+def test_a_row_of_another_day_fails_the_run(lake, instance):
+    result = run([daily_orders(lambda key: orders_for("2024-01-01"))], lake, instance)
+
+    text = failure_text(result)
+    assert "outside the partitions of this run (2024-01-02..2024-01-02)" in text
+    assert not orders_file(lake, "2024-01-01").exists()
+
+
+def test_the_days_must_be_the_runs(lake, instance):
+    @dg.asset(
+        key_prefix="bronze",
+        name="orders",
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        metadata=ORDERS_METADATA,
+    )
+    def orders(context: dg.AssetExecutionContext):
+        return DailyFrames(["2024-01-01"], lambda key: orders_for(key))
+
+    assert "return DailyFrames over exactly the run's partition keys" in failure_text(
+        run([orders], lake, instance)
+    )
+
+
+def test_the_declared_type_is_checked_on_every_day(lake, instance):
+    schema = {"invoice_no": "string[pyarrow]", "quantity": "Int64", "order_date": "datetime64[ns]"}
+
+    def produce(key: str) -> pd.DataFrame:
+        frame = orders_for(key)
+        if key == "2024-01-02":
+            frame["quantity"] = frame["quantity"].astype("float64")
+        return frame
+
+    result = run(
+        [daily_orders(produce, dagster_type=dataframe_type("orders", schema))], lake, instance
+    )
+
+    text = failure_text(result)
+    assert "partition 2024-01-02" in text and "quantity" in text
+    assert not orders_file(lake, "2024-01-01").exists()
+
+
+def test_an_input_read_on_demand_by_day_and_columns(lake, instance):
+    source = daily_orders(lambda key: orders_for(key, rows_per_day=4))
+    assert run([source], lake, instance).success
+    seen = {}
+
+    @dg.asset(
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        ins={"orders": dg.AssetIn(["bronze", "orders"], input_manager_key="day_by_day")},
+    )
+    def reader(orders: LakePartitions) -> None:
+        seen["keys"] = orders.keys
+        seen["rows"] = orders.row_counts()
+        seen["chunks"] = orders.chunks(max_rows=8)
+        seen["one_day"] = orders.read(["2024-01-02"])
+        seen["columns"] = orders.read(columns=["quantity"])
+
+    result = dg.materialize(
+        [source, reader],
+        resources={
+            "io_manager": dg.mem_io_manager,
+            "day_by_day": ParquetLakeIOManager(base_path=str(lake), day_by_day=True),
+        },
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": RANGE[0],
+            "dagster/asset_partition_range_end": RANGE[1],
+        },
+        selection=[reader],
+    )
+
+    assert result.success
+    assert seen["keys"] == DAYS
+    assert seen["rows"] == dict.fromkeys(DAYS, 4)
+    assert seen["chunks"] == [["2024-01-01", "2024-01-02"], ["2024-01-03"]]
+    pd.testing.assert_frame_equal(seen["one_day"], orders_for("2024-01-02", rows_per_day=4))
+    assert list(seen["columns"].columns) == ["quantity"] and len(seen["columns"]) == 12
+
+
+def test_columns_metadata_reads_only_those_columns(lake, instance):
+    source = daily_orders(lambda key: orders_for(key))
+    assert run([source], lake, instance).success
+    seen = {}
+
+    @dg.asset(
+        ins={
+            "orders": dg.AssetIn(
+                ["bronze", "orders"], metadata={COLUMNS: ["quantity"], **ALLOW_MISSING}
+            )
+        }
+    )
+    def total(orders: pd.DataFrame) -> None:
+        seen["columns"] = list(orders.columns)
+
+    result = dg.materialize(
+        [source, total],
+        resources={"io_manager": ParquetLakeIOManager(base_path=str(lake))},
+        instance=instance,
+        selection=[total],
+    )
+
+    assert result.success
+    assert seen["columns"] == ["quantity"]
+    assert pq.read_table(orders_file(lake, "2024-01-01")).num_columns == 3
