@@ -9,10 +9,11 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.assets.bronze_postgres import postgres_bronze
-from etl_assets.assets.common import LAKE_IO_MANAGER, frame_schema, partition_days, stopwatch
+from etl_assets.assets.common import LAKE_IO_MANAGER, partition_days, stopwatch, table_schema
 from etl_assets.automation import retries
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
+from etl_assets.io.day_by_day import DailyFrames
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.bronze import (
     LandingFileError,
@@ -148,6 +149,50 @@ def _files_metadata(files: list[dict]) -> dict:
     return metadata
 
 
+class _DayReader:
+    """Reads one day (or the whole unpartitioned source) at a time, gathering the metadata
+    of every file read for the output's summary."""
+
+    def __init__(self, spec: SourceSpec, connection, log):
+        self.spec, self.connection, self.log = spec, connection, log
+        self.ingested_at = pd.Timestamp.now(tz="UTC")
+        self.files: list[dict] = []
+        self.traffic: dict[str, int] = {}
+        self.schema: pd.Series | None = None
+        self.seconds = 0.0
+
+    def read(self, day: pd.Timestamp | None) -> pd.DataFrame:
+        spec = self.spec
+        with stopwatch() as timing:
+            if spec.connector == "http":
+                relative, read, fetched = _read_api(self.connection, spec, day, self.log)
+                self.traffic = {k: self.traffic.get(k, 0) + v for k, v in fetched.items()}
+            else:
+                relative, read = _read_file(self.connection, spec, day)
+            frame = frame_bronze(
+                read,
+                source_file=relative,
+                batch_id=f"{spec.name}:{relative}:{read.sha256[:16]}",
+                ingested_at=self.ingested_at,
+                landing_date=day,
+            )
+        self.seconds += timing["seconds"]
+        self.files.append(_file_row(relative, read))
+        if self.schema is None or len(frame.columns) > len(self.schema):
+            self.schema = frame.dtypes
+        return frame
+
+    def summary(self) -> dict:
+        metadata = _files_metadata(self.files) | {f"http_{k}": v for k, v in self.traffic.items()}
+        if "warning" in metadata:
+            self.log.warning(metadata["warning"])
+        return {
+            **metadata,
+            "dagster/column_schema": table_schema(self.schema.to_dict()),
+            "seconds": round(self.seconds, 3),
+        }
+
+
 def build_bronze_asset(
     spec: SourceSpec, partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
@@ -169,41 +214,14 @@ def build_bronze_asset(
         required_resource_keys={resource_key}
         | ({LAKE_IO_MANAGER} if spec.connector == "postgres" else set()),
     )
-    def _bronze(context: dg.AssetExecutionContext) -> dg.Output:
+    def _bronze(context: dg.AssetExecutionContext):
         if spec.connector == "postgres":  # extends its last output by the rows changed since
             return postgres_bronze(context, spec, bronze_key(spec), resource_key, LAKE_IO_MANAGER)
-        days: list[pd.Timestamp | None] = partition_days(context) if daily else [None]
-        ingested_at = pd.Timestamp.now(tz="UTC")
-        connection = getattr(context.resources, resource_key)
-        frames, files, traffic = [], [], {}
-        with stopwatch() as timing:
-            for day in days:
-                if spec.connector == "http":
-                    relative, read, fetched = _read_api(connection, spec, day, context.log)
-                    traffic = {k: traffic.get(k, 0) + v for k, v in fetched.items()}
-                else:
-                    relative, read = _read_file(connection, spec, day)
-                frames.append(
-                    frame_bronze(
-                        read,
-                        source_file=relative,
-                        batch_id=f"{spec.name}:{relative}:{read.sha256[:16]}",
-                        ingested_at=ingested_at,
-                        landing_date=day,
-                    )
-                )
-                files.append(_file_row(relative, read))
-            bronze = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        metadata = _files_metadata(files) | {f"http_{k}": v for k, v in traffic.items()}
-        if "warning" in metadata:
-            context.log.warning(metadata["warning"])
-        return dg.Output(
-            bronze,
-            metadata={
-                **metadata,
-                "dagster/column_schema": frame_schema(bronze),
-                "seconds": timing["seconds"],
-            },
-        )
+        reader = _DayReader(spec, getattr(context.resources, resource_key), context.log)
+        if not daily:
+            return dg.Output(reader.read(None), metadata=reader.summary())
+        days = {day.strftime("%Y-%m-%d"): day for day in partition_days(context)}
+        # One day read, framed and written at a time: a range run holds one day in memory.
+        return DailyFrames(list(days), lambda key: reader.read(days[key]), summary=reader.summary)
 
     return _bronze

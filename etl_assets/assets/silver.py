@@ -1,6 +1,7 @@
 """Silver assets, generated from the declarations: typed, standardised, deduplicated rows
 beside a quarantine of every rejected row with its reason."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -9,13 +10,22 @@ import pandas as pd
 from etl_assets.assets.bronze import bronze_key
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
+    LAKE_DAY_BY_DAY,
     LAKE_IO_MANAGER,
     column_lineage,
     frame_schema,
     partition_days,
     stopwatch,
+    table_schema,
 )
-from etl_assets.quality.accounting import accounting_events
+from etl_assets.io.day_by_day import DailyFrames, LakePartitions
+from etl_assets.quality.accounting import (
+    CHECK_NAME,
+    account_days,
+    accounting_check,
+    accounting_events,
+)
+from etl_assets.quality.emit import check_events
 from etl_assets.quality.types import dataframe_type
 from etl_assets.resources import PiiKey
 from etl_assets.sources import SourceSpec
@@ -25,7 +35,9 @@ from etl_assets.transforms.rules import apply_row_rules, describe_rule
 from etl_assets.transforms.silver import (
     SilverResult,
     clean_source,
+    combine_results,
     quarantine_schema,
+    rows_of_days,
     silver_schema,
 )
 
@@ -88,10 +100,10 @@ def _operator_metadata(result: SilverResult, seconds: float) -> dict:
 
 
 def _check_window_complete(
-    context, spec: SourceSpec, bronze: pd.DataFrame, days: list[pd.Timestamp]
+    context, spec: SourceSpec, missing: list[str], days: list[pd.Timestamp]
 ) -> bool:
     """Fails when a day of this run has no bronze; returns whether late rows are pending."""
-    missing = set(bronze.attrs.get("missing_partitions", []))
+    missing = set(missing)
     own_days = {d.strftime("%Y-%m-%d") for d in days}
     missing_own = sorted(missing & own_days)
     if missing_own:
@@ -110,6 +122,69 @@ def _check_window_complete(
     return bool(missing)
 
 
+class _DayByDay:
+    """Cleans one day at a time: the day's bronze file plus the late rows for it in the
+    following days' files. Gathers the quarantine, counts and warn-rule results of every
+    day, so the step emits them once the days are written."""
+
+    def __init__(self, spec: SourceSpec, bronze: LakePartitions, pii_key, hook):
+        self.spec, self.bronze, self.pii_key, self.hook = spec, bronze, pii_key, hook
+        self.results: list[SilverResult] = []
+        self.accounts: dict = {}
+        self.warnings: dict[str, int] = {}
+        self.schema: pd.Series | None = None
+        self.seconds = 0.0
+        self._read: dict[str, pd.DataFrame] = {}  # a day read as "next" is reused as "own"
+
+    def _bronze_day(self, key: str) -> pd.DataFrame:
+        if key not in self._read:
+            self._read[key] = self.bronze.read([key])
+        return self._read[key]
+
+    def clean(self, key: str) -> pd.DataFrame:
+        spec, day = self.spec, pd.Timestamp(key)
+        with stopwatch() as timing:
+            later = [k for k in self.bronze.existing if day < pd.Timestamp(k) <= day + _late(spec)]
+            window = pd.concat(
+                [self._bronze_day(key)]
+                + [rows_of_days(self._bronze_day(k), spec, [day]) for k in later],
+                ignore_index=True,
+            )
+            for old in [k for k in self._read if pd.Timestamp(k) <= day]:
+                del self._read[old]  # no later day needs it
+            outcome = apply_row_rules(
+                clean_source(window, spec, pii_key=self.pii_key, days=[day]),
+                window,
+                spec,
+                self.hook,
+            )
+            result = outcome.result
+            self.accounts.update(
+                account_days(
+                    window,
+                    result.clean,
+                    result.quarantine,
+                    day_column=spec.partition_column,
+                    days=[day],
+                    bronze_rows_by_day=result.rows_in_by_day,
+                    duplicates_by_day=result.duplicates_by_day,
+                )
+            )
+        self.seconds += timing["seconds"]
+        for name, count in outcome.warnings.items():
+            self.warnings[name] = self.warnings.get(name, 0) + count
+        self.results.append(replace(result, clean=result.clean.iloc[:0]))
+        self.schema = result.clean.dtypes
+        return result.clean
+
+    def combined(self) -> SilverResult:
+        return combine_results(self.results)
+
+
+def _late(spec: SourceSpec) -> pd.Timedelta:
+    return pd.Timedelta(days=spec.late_arrival_days)
+
+
 def build_silver_assets(
     spec: SourceSpec, partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
@@ -125,7 +200,10 @@ def build_silver_assets(
             allow_nonexistent_upstream_partitions=True,
         )
         bronze_in = dg.AssetIn(
-            key=bronze_key(spec), partition_mapping=mapping, metadata=ALLOW_MISSING_PARTITIONS
+            key=bronze_key(spec),
+            partition_mapping=mapping,
+            metadata=ALLOW_MISSING_PARTITIONS,
+            input_manager_key=LAKE_DAY_BY_DAY,  # read a day at a time
         )
     else:
         # Unpartitioned silver reads every bronze day that has been materialized.
@@ -158,6 +236,9 @@ def build_silver_assets(
         **common,
     )
 
+    # Daily rows read bronze day by day (a range run holds one day); the others read all of it.
+    BronzeInput = LakePartitions if daily_rows else pd.DataFrame  # noqa: N806
+
     @dg.multi_asset(
         name=f"silver_{spec.name}",
         outs={"silver": silver_out, "quarantine": quarantine_out},
@@ -175,15 +256,16 @@ def build_silver_assets(
             *_warn_rule_specs(spec),
         ],
     )
-    def _silver(context: dg.AssetExecutionContext, bronze: pd.DataFrame, pii: PiiKey):
-        days = partition_days(context) if daily_rows else None
-        pending = _check_window_complete(context, spec, bronze, days) if daily_rows else False
+    def _silver(context: dg.AssetExecutionContext, bronze: BronzeInput, pii: PiiKey):
+        pii_key = pii.key_bytes(context.log) if any(c.pii for c in spec.columns) else None
+        if daily_rows:
+            yield from _silver_day_by_day(context, spec, bronze, pii_key, hook)
+            return
         if bronze.empty and not len(bronze.columns):
             raise dg.Failure(description=f"bronze/{spec.name} has never been materialized.")
-        pii_key = pii.key_bytes(context.log) if any(c.pii for c in spec.columns) else None
         with stopwatch() as timing:
             outcome = apply_row_rules(
-                clean_source(bronze, spec, pii_key=pii_key, days=days), bronze, spec, hook
+                clean_source(bronze, spec, pii_key=pii_key), bronze, spec, hook
             )
             result = outcome.result
             clean = result.clean
@@ -195,8 +277,6 @@ def build_silver_assets(
                     day_column=spec.partition_column,
                 )
         metadata = _operator_metadata(result, timing["seconds"])
-        if daily_rows:
-            metadata["late_rows_pending"] = pending
         if spec.is_history:
             metadata["versions"] = len(clean)
             metadata["current_rows"] = int(clean["is_current"].sum())
@@ -209,26 +289,54 @@ def build_silver_assets(
                 "dagster/column_lineage": _silver_lineage(spec, list(clean.columns)),
             },
         )
-        yield dg.Output(
-            result.quarantine,
-            output_name="quarantine",
-            metadata={
-                "reject_reasons": metadata["reject_reasons"],
-                "dagster/column_schema": frame_schema(result.quarantine),
-            },
-        )
+        yield _quarantine_output(result, metadata)
         yield from accounting_events(
-            context,
-            silver_key(spec),
-            bronze,
-            result,
-            day_column=spec.partition_column if daily_rows else None,
-            days=days,
+            context, silver_key(spec), bronze, result, day_column=None, days=None
         )
         if outcome.warnings:
             yield _warn_rule_result(spec, outcome.warnings)
 
     return _silver
+
+
+def _quarantine_output(result: SilverResult, metadata: dict) -> dg.Output:
+    return dg.Output(
+        result.quarantine,
+        output_name="quarantine",
+        metadata={
+            "reject_reasons": metadata["reject_reasons"],
+            "dagster/column_schema": frame_schema(result.quarantine),
+        },
+    )
+
+
+def _silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key, hook):
+    """The silver rows of each day of the run written as they are cleaned, then the
+    quarantine, and one row-accounting verdict per day."""
+    days = partition_days(context)
+    pending = _check_window_complete(context, spec, bronze.missing, days)
+    cleaner = _DayByDay(spec, bronze, pii_key, hook)
+
+    def summary() -> dict:
+        metadata = _operator_metadata(cleaner.combined(), round(cleaner.seconds, 3))
+        columns = list(cleaner.schema.index)
+        return {
+            **metadata,
+            "late_rows_pending": pending,
+            "dagster/column_schema": table_schema(cleaner.schema.to_dict()),
+            "dagster/column_lineage": _silver_lineage(spec, columns),
+        }
+
+    keys = [day.strftime("%Y-%m-%d") for day in days]
+    yield dg.Output(DailyFrames(keys, cleaner.clean, summary=summary), output_name="silver")
+    result = cleaner.combined()
+    yield _quarantine_output(result, _operator_metadata(result, cleaner.seconds))
+    checks = [
+        accounting_check(cleaner.accounts[day], key) for day, key in zip(days, keys, strict=True)
+    ]
+    yield from check_events(context, silver_key(spec), checks, blocking={CHECK_NAME: True})
+    if cleaner.warnings:
+        yield _warn_rule_result(spec, cleaner.warnings)
 
 
 WARN_RULES_CHECK = "warn_rules"

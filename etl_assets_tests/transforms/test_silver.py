@@ -657,3 +657,64 @@ def test_a_pii_source_without_a_key_is_refused():
     frame = bronze(CUSTOMERS, [customer("1", "a@x.com", "France")], landing="2024-01-01")
     with pytest.raises(ValueError, match="no pii_key"):
         clean_source(frame, CUSTOMERS)
+
+
+# ----------------------------------------------------------------- day by day
+
+
+def _sample_bronze(tmp_path, days: int, rows_per_day: int) -> tuple[pd.DataFrame, list[str]]:
+    """Bronze orders of a generated sample (late rows, duplicates, dirt of every kind)."""
+    from etl_assets.connectors.files import LandingFiles
+    from etl_assets.sample_data import generate_sample
+    from etl_assets.transforms.bronze import frame_bronze, read_landing_csv
+
+    manifest = generate_sample(tmp_path, days=days, rows_per_day=rows_per_day, seed=3)
+    spec = load_sources()["orders"]
+    landing = LandingFiles(base_dir=str(tmp_path / "landing"))
+    frames = []
+    keys = sorted(manifest["orders"])
+    for day in keys:
+        relative = landing.path_for(spec.path, day)
+        read = read_landing_csv(
+            landing.read_bytes(relative),
+            source_file=relative,
+            expected_columns=spec.raw_columns,
+            required_columns=spec.required_raw_columns,
+        )
+        frames.append(
+            frame_bronze(
+                read,
+                source_file=relative,
+                batch_id=relative,
+                ingested_at=pd.Timestamp("2024-02-01", tz="UTC"),
+                landing_date=pd.Timestamp(day),
+            )
+        )
+    return pd.concat(frames, ignore_index=True), keys
+
+
+def test_a_day_plus_its_late_rows_cleans_as_the_whole_range_does(tmp_path):
+    """Range runs clean a day at a time: the day's file plus rows_of_days of the next
+    file. The result must equal cleaning every file at once, day for day."""
+    from etl_assets.transforms.silver import combine_results, rows_of_days
+
+    spec = load_sources()["orders"]
+    bronze_all, keys = _sample_bronze(tmp_path, days=4, rows_per_day=3000)
+    days = [pd.Timestamp(key) for key in keys[:-1]]  # the last day's late rows are not landed
+    whole = clean_source(bronze_all, spec, days=days)
+
+    per_day = []
+    for day in days:
+        own = bronze_all[bronze_all["_landing_date"] == day]
+        nxt = bronze_all[bronze_all["_landing_date"] == day + pd.Timedelta(days=1)]
+        window = pd.concat([own, rows_of_days(nxt, spec, [day])], ignore_index=True)
+        per_day.append(clean_source(window, spec, days=[day]))
+    combined = combine_results(per_day)
+
+    assert whole.late_rows > 0 and whole.duplicates_removed > 0 and len(whole.quarantine) > 0
+    pd.testing.assert_frame_equal(combined.clean, whole.clean)
+    pd.testing.assert_frame_equal(combined.quarantine, whole.quarantine)
+    assert combined.rows_in_by_day == whole.rows_in_by_day
+    assert combined.duplicates_by_day == whole.duplicates_by_day
+    assert combined.reject_counts == whole.reject_counts
+    assert (combined.rows_in, combined.late_rows) == (whole.rows_in, whole.late_rows)
