@@ -8,12 +8,15 @@ import pandas as pd
 
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
+    LAKE_DAY_BY_DAY,
     LAKE_IO_MANAGER,
     column_lineage,
     frame_schema,
     stopwatch,
+    table_schema,
 )
 from etl_assets.automation import retries
+from etl_assets.io.day_by_day import COLUMNS, DailyFrames, LakePartitions
 from etl_assets.transforms import gold as marts
 
 ORDERS = dg.AssetKey(["silver", "orders"])
@@ -95,7 +98,11 @@ def _require_rows(name: str, orders: pd.DataFrame) -> None:
 def _whole_history_mart(
     name: str, description: str, compute: Callable[..., pd.DataFrame], with_products: bool
 ) -> dg.AssetsDefinition:
-    ins = {"orders": dg.AssetIn(key=ORDERS, metadata=ALLOW_MISSING_PARTITIONS)}
+    ins = {
+        "orders": dg.AssetIn(
+            key=ORDERS, metadata={**ALLOW_MISSING_PARTITIONS, COLUMNS: marts.ORDERS_COLUMNS[name]}
+        )
+    }
     if with_products:
         ins["products"] = dg.AssetIn(key=PRODUCTS)
 
@@ -122,7 +129,13 @@ def _whole_history_mart(
 def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=["gold", "daily_sales"],
-        ins={"orders": dg.AssetIn(key=ORDERS)},
+        ins={
+            "orders": dg.AssetIn(
+                key=ORDERS,
+                metadata={COLUMNS: marts.ORDERS_COLUMNS["daily_sales"]},
+                input_manager_key=LAKE_DAY_BY_DAY,  # a day at a time
+            )
+        },
         group_name="gold",
         description="Sales per day and country: invoices, lines, units, gross, cancelled and "
         "net revenue, distinct customers, average order value (product lines only).",
@@ -135,10 +148,22 @@ def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
         io_manager_key=LAKE_IO_MANAGER,
         retry_policy=retries.PUBLISH_RETRY,
     )
-    def daily_sales(orders: pd.DataFrame) -> dg.Output:
-        with stopwatch() as timing:
-            frame = marts.daily_sales(orders)
-        return _gold_output("daily_sales", frame, timing["seconds"])
+    def daily_sales(orders: LakePartitions) -> DailyFrames:
+        timing = {"seconds": 0.0}
+        schema = {}
+
+        def one_day(key: str) -> pd.DataFrame:  # a day's sales need only that day's orders
+            with stopwatch() as day:
+                frame = marts.daily_sales(orders.read([key]))
+            timing["seconds"] += day["seconds"]
+            schema.update(frame.dtypes.to_dict())
+            return frame
+
+        def summary() -> dict:
+            output = _gold_output("daily_sales", pd.DataFrame(), round(timing["seconds"], 3))
+            return {**output.metadata, "dagster/column_schema": table_schema(schema)}
+
+        return DailyFrames(orders.keys, one_day, summary=summary)
 
     return [
         daily_sales,

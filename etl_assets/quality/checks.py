@@ -17,7 +17,7 @@ loads.
 """
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +25,16 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from etl_assets.assets.common import LAKE_DAY_BY_DAY
+from etl_assets.io.day_by_day import LakePartitions
 from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
 from etl_assets.quality.expectations import ERROR, Expectation
 from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import RECONCILIATION, reconciliation_frame
+from etl_assets.quality.reconciliation import (
+    RECONCILIATION,
+    RECONCILIATION_COLUMNS,
+    reconciliation_frame,
+)
 from etl_assets.quality.report import CHECK_NAMES, severity_checks
 from etl_assets.quality.resource import QUALITY_RESOURCE
 from etl_assets.quality.schema_drift import (
@@ -42,6 +48,7 @@ from etl_assets.sources import SourceSpec
 from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
 
 SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
+CHUNK_ROWS = 2_000_000  # rows a check holds at once in a range run
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class ExtraRules:
     rules: tuple[Expectation, ...]
     inputs: Mapping[str, dg.AssetKey]
     build: Callable[..., pd.DataFrame]  # (asset frame, **inputs) -> frame with the day column
+    input_columns: Mapping[str, Sequence[str]] = field(default_factory=dict)  # read only these
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,17 @@ class SuiteCheck:
     @property
     def asset_key(self) -> dg.AssetKey:
         return dg.AssetKey(self.suite.asset)
+
+    @property
+    def columns(self) -> list[str] | None:
+        """The columns the checks read (None: all of them; the landing-columns check and
+        the derived rules look at every column)."""
+        if self.landing_columns is not None or self.extra is not None:
+            return None
+        needed = [c for rule in self.rules for c in rule.columns]
+        if self.suite.partition_column:
+            needed.append(self.suite.partition_column)
+        return list(dict.fromkeys(needed))
 
 
 def _partitions_of(frame: pd.DataFrame, column: str | None, keys: Sequence[str | None]):
@@ -151,15 +170,10 @@ def _write_docs(
     return str(write_page(docs_dir, check.suite, key, outcomes, run_id))
 
 
-def _run(
-    check: SuiteCheck,
-    context,
-    keys,
-    frame: pd.DataFrame,
-    others,
-    docs_dir: Path | None,
-    selected: set[str],
-) -> Iterator:
+def _evaluate(
+    check: SuiteCheck, context, keys, frame: pd.DataFrame, others, docs_dir: Path | None
+) -> list[PartitionCheck]:
+    """The verdicts of one asset's suite on the partitions `keys` of `frame`."""
     started = time.perf_counter()
     outcomes, partitions = _outcomes(check, frame, others, keys)
     results: list[PartitionCheck] = []
@@ -174,9 +188,31 @@ def _run(
         f"{check.suite.name}: {len(check.rules)} expectations on {len(keys)} partition(s), "
         f"{len(frame):,} rows, evaluated in {time.perf_counter() - started:.2f} s"
     )
-    blocking = {CHECK_NAMES[ERROR]: True}
-    chosen = [r for r in results if r.check_name in selected]
-    yield from check_events(context, check.asset_key, chosen, blocking)
+    return results
+
+
+def _partition_groups(source: LakePartitions, keys: Sequence[str]) -> list[list[str]]:
+    """The run's partitions in groups of at most CHUNK_ROWS rows, in order."""
+    groups = source.chunks(CHUNK_ROWS)
+    return groups if [key for group in groups for key in group] == list(keys) else [list(keys)]
+
+
+def _run(check: SuiteCheck, context, keys, inputs: Mapping[str, object], docs_dir) -> list:
+    """Evaluate a suite over the step's partitions, a bounded group of days at a time."""
+    source = inputs[_input_name(check.asset_key)]
+    extra_inputs = check.extra.inputs.items() if check.extra else ()
+    if not isinstance(source, LakePartitions):  # unpartitioned: one frame
+        others = {argument: inputs[_input_name(key)] for argument, key in extra_inputs}
+        return _evaluate(check, context, keys, source, others, docs_dir)
+    results: list[PartitionCheck] = []
+    for group in _partition_groups(source, keys):
+        frame = source.read(group, check.columns)
+        others = {
+            argument: inputs[_input_name(key)].read(group, check.extra.input_columns.get(argument))
+            for argument, key in extra_inputs
+        }
+        results.extend(_evaluate(check, context, group, frame, others, docs_dir))
+    return results
 
 
 def _input_name(key: dg.AssetKey) -> str:
@@ -187,10 +223,13 @@ def suite_checks(
     name: str, checks: Sequence[SuiteCheck], partitions_def: dg.PartitionsDefinition | None
 ) -> dg.AssetChecksDefinition:
     """The suites of assets materialized together, as one check op (each frame loaded once)."""
-    ins = {_input_name(c.asset_key): dg.AssetIn(key=c.asset_key) for c in checks}
+    # Partitioned inputs are read a group of days at a time: a range run's check holds a
+    # bounded number of rows, whatever the number of days.
+    manager = {"input_manager_key": LAKE_DAY_BY_DAY} if partitions_def is not None else {}
+    ins = {_input_name(c.asset_key): dg.AssetIn(key=c.asset_key, **manager) for c in checks}
     for check in checks:
         for key in check.extra.inputs.values() if check.extra else ():
-            ins[_input_name(key)] = dg.AssetIn(key=key)
+            ins[_input_name(key)] = dg.AssetIn(key=key, **manager)
 
     @dg.multi_asset_check(
         name=name,
@@ -202,7 +241,7 @@ def suite_checks(
         can_subset=True,  # a job or the UI may select one check, or one asset's checks
         required_resource_keys={QUALITY_RESOURCE},
     )
-    def _check(context, **frames: pd.DataFrame):
+    def _check(context, **inputs):
         docs_dir = getattr(context.resources, QUALITY_RESOURCE).docs_path
         keys = run_partition_keys(context, partitions_def is not None)
         for check in checks:
@@ -211,12 +250,9 @@ def suite_checks(
             }
             if not selected:
                 continue
-            others = {
-                argument: frames[_input_name(key)]
-                for argument, key in (check.extra.inputs.items() if check.extra else ())
-            }
-            frame = frames[_input_name(check.asset_key)]
-            yield from _run(check, context, keys, frame, others, docs_dir, selected)
+            results = _run(check, context, keys, inputs, docs_dir)
+            chosen = [r for r in results if r.check_name in selected]
+            yield from check_events(context, check.asset_key, chosen, {CHECK_NAMES[ERROR]: True})
 
     return _check
 
@@ -240,7 +276,12 @@ def build_quality_checks(
         checks.append(suite_checks(name, silver, daily_rows))
         watched.append(dg.AssetKey(suites.silver.asset))
     if {"orders", "products"} <= sources.keys():  # the retail marts exist
-        reconcile = ExtraRules((RECONCILIATION,), {"orders": SILVER_ORDERS}, reconciliation_frame)
+        reconcile = ExtraRules(
+            (RECONCILIATION,),
+            {"orders": SILVER_ORDERS},
+            reconciliation_frame,
+            input_columns={"orders": RECONCILIATION_COLUMNS},
+        )
         for mart, suite in gold_suites().items():
             daily = partitions_def if mart == "daily_sales" else None
             check = SuiteCheck(suite, extra=reconcile if mart == "daily_sales" else None)

@@ -15,6 +15,7 @@ from etl_assets.quality.expectations import ERROR, Expectation
 DAY = "order_date"
 CHECK_NAME = "net_revenue_reconciles"
 HALF_CENT = 0.005
+RECONCILIATION_COLUMNS = (DAY, "line_value", "is_non_product")  # of silver/orders
 
 RECONCILIATION = Expectation(
     CHECK_NAME,

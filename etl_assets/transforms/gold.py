@@ -103,6 +103,39 @@ _DEFAULT_SEGMENT = "Needs Attention"
 # --------------------------------------------------------------------------- marts
 
 
+# The silver/orders columns each mart reads: the lake reads only these.
+ORDERS_COLUMNS = {
+    "daily_sales": [
+        "order_date",
+        "country",
+        "invoice_no",
+        "quantity",
+        "line_value",
+        "customer_id",
+        "is_cancellation",
+        "is_non_product",
+    ],
+    "customer_rfm": [
+        "customer_id",
+        "invoice_no",
+        "order_date",
+        "line_value",
+        "is_cancellation",
+        "is_non_product",
+    ],
+    "product_performance": [
+        "order_date",
+        "stock_code",
+        "description",
+        "quantity",
+        "line_value",
+        "is_cancellation",
+        "is_non_product",
+    ],
+    "cohort_retention": ["customer_id", "order_date", "is_cancellation", "is_non_product"],
+}
+
+
 def daily_sales(orders: pd.DataFrame) -> pd.DataFrame:
     """One row per (order_date, country) that has at least one product line.
 

@@ -378,6 +378,22 @@ def test_input_is_left_untouched(orders):
     pd.testing.assert_frame_equal(orders, before)
 
 
+def test_each_mart_needs_only_its_declared_orders_columns(orders):
+    """The lake reads only ORDERS_COLUMNS[mart] for a mart: the result must not change."""
+    from etl_assets.transforms.gold import ORDERS_COLUMNS
+
+    everything = run_all(orders)
+    marts = {
+        "daily_sales": daily_sales,
+        "customer_rfm": customer_rfm,
+        "product_performance": lambda o: product_performance(o, make_products()),
+        "cohort_retention": cohort_retention,
+    }
+    assert set(marts) == set(ORDERS_COLUMNS)
+    for mart, columns in ORDERS_COLUMNS.items():
+        assert_mart(marts[mart](orders[columns]), everything[mart])
+
+
 def test_missing_column_is_reported():
     with pytest.raises(KeyError, match="line_value"):
         daily_sales(make_orders().drop(columns=["line_value"]))
