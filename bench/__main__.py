@@ -40,7 +40,27 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-m", "bench", "medallion", "--rows", str(rows)]
         command += ["--days", str(args.days), "--seed", str(args.seed)]
         subprocess.run(command, check=True)
+    print(growth([json.loads((RESULTS / f"medallion_{r}.json").read_text()) for r in args.rows]))
     return 0
+
+
+def growth(results: list[dict]) -> str:
+    """How the Dagster side's time and memory grow from the smallest size to each other."""
+    results = sorted(results, key=lambda r: r["order_lines"])
+    first = results[0]
+    lines = [
+        "| order lines | rows per day | seconds | x rows | x time | peak RSS MiB | x memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        side, base = result["dagster"], first["dagster"]
+        lines.append(
+            f"| {result['order_lines']:,} | {result['rows_per_day']:,} | {side['seconds']} "
+            f"| {result['order_lines'] / first['order_lines']:.0f} "
+            f"| {side['seconds'] / base['seconds']:.2f} | {side['peak_rss_mib']:,} "
+            f"| {side['peak_rss_mib'] / base['peak_rss_mib']:.2f} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

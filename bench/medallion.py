@@ -23,14 +23,28 @@ from bench.memory import PeakRss
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.definitions import build_definitions
 from etl_assets.io.parquet_lake import frame_to_table, write_parquet
-from etl_assets.runner import run_pipeline
+from etl_assets.quality.accounting import account_days
+from etl_assets.quality.checks import CHUNK_ROWS
+from etl_assets.quality.gold_suites import gold_suites
+from etl_assets.quality.reconciliation import (
+    RECONCILIATION,
+    RECONCILIATION_COLUMNS,
+    reconciliation_frame,
+)
+from etl_assets.quality.report import severity_checks
+from etl_assets.quality.schema_drift import landing_column_checks
+from etl_assets.quality.suites import Suite, source_suites
+from etl_assets.quality.validation import Partitions, runtime, validate_partitions
+from etl_assets.runner import run_pipeline, step_seconds
 from etl_assets.sample_data import generate_sample
 from etl_assets.settings import DEV_PII_KEY, load_settings
 from etl_assets.sources import SourceSpec, load_sources
 from etl_assets.transforms import gold
+from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
 from etl_assets.transforms.bronze import frame_bronze, read_landing_csv
 from etl_assets.transforms.history import build_scd2
-from etl_assets.transforms.silver import clean_source
+from etl_assets.transforms.rules import apply_row_rules
+from etl_assets.transforms.silver import clean_source, rows_of_days
 
 MIB = 1024 * 1024
 
@@ -42,44 +56,153 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
         write_parquet(table, sink)
 
 
-def _bronze(landing: LandingFiles, spec: SourceSpec, days: list[str]) -> pd.DataFrame:
+def _bronze(landing: LandingFiles, spec: SourceSpec, day: str | None) -> pd.DataFrame:
+    relative = landing.path_for(spec.path, day)
+    read = read_landing_csv(
+        landing.read_bytes(relative),
+        source_file=relative,
+        expected_columns=spec.raw_columns,
+        required_columns=spec.required_raw_columns,
+    )
+    return frame_bronze(
+        read,
+        source_file=relative,
+        batch_id=relative,
+        ingested_at=pd.Timestamp.now(tz="UTC"),
+        landing_date=pd.Timestamp(day) if day else None,
+    )
+
+
+# The silver/orders columns the gold marts and the reconciliation read.
+GOLD_READS = sorted(
+    {c for columns in gold.ORDERS_COLUMNS.values() for c in columns} | set(RECONCILIATION_COLUMNS)
+)
+
+
+class _Clock:
+    """Seconds per layer, and the checks' own."""
+
+    def __init__(self) -> None:
+        self.seconds = {"bronze": 0.0, "silver": 0.0, "gold": 0.0, "checks": 0.0}
+
+    def __call__(self, layer: str, fn, *args, **kwargs):
+        started = time.perf_counter()
+        value = fn(*args, **kwargs)
+        self.seconds[layer] += time.perf_counter() - started
+        return value
+
+
+def _validate(frame: pd.DataFrame, suite, landing_spec: SourceSpec | None = None) -> None:
+    """A suite on one frame of one or more days, as a check step evaluates a group."""
+    keys = [None]
+    partitions = Partitions.single(len(frame))
+    if suite.partition_column and len(frame):
+        days = frame[suite.partition_column].to_numpy(dtype="datetime64[ns]")
+        codes, uniques = pd.factorize(days, sort=True)
+        keys, partitions = [str(day)[:10] for day in uniques], Partitions(codes, len(uniques))
+    outcomes = validate_partitions(frame, suite.expectations, partitions)
+    for key, partition_outcomes in zip(keys, outcomes, strict=True):
+        severity_checks(partition_outcomes, suite, key, None)
+    if landing_spec is not None:
+        lineage = BRONZE_LINEAGE
+        landing_column_checks(frame, landing_spec.raw_columns, lineage, partitions, keys)
+
+
+class _Group:
+    """Frames of consecutive days checked together, CHUNK_ROWS rows at most, as the check
+    steps read them."""
+
+    def __init__(self, suite, clock, landing_spec: SourceSpec | None = None):
+        self.suite, self.clock, self.landing_spec = suite, clock, landing_spec
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if self.frames and sum(map(len, self.frames)) + len(frame) > CHUNK_ROWS:
+            self.flush()
+        self.frames.append(frame)
+
+    def flush(self) -> None:
+        if self.frames:
+            frame = pd.concat(self.frames, ignore_index=True)
+            self.clock("checks", _validate, frame, self.suite, self.landing_spec)
+        self.frames = []
+
+
+def _silver_of_day(spec, own, later, day, clock, out):
+    """Silver of one day: its bronze plus its late rows in the next days' bronze."""
+    stamp = pd.Timestamp(day)
+    window = pd.concat(
+        [own, *(rows_of_days(frame, spec, [stamp]) for frame in later)], ignore_index=True
+    )
+    result = apply_row_rules(
+        clean_source(window, spec, pii_key=DEV_PII_KEY.encode(), days=[stamp]), window, spec
+    ).result
+    account_days(
+        window,
+        result.clean,
+        result.quarantine,
+        day_column=spec.partition_column,
+        days=[stamp],
+        bronze_rows_by_day=result.rows_in_by_day,
+        duplicates_by_day=result.duplicates_by_day,
+    )
+    _write(result.clean, out / "silver" / spec.name / f"{day}.parquet")
+    return result
+
+
+def _daily_source(spec, landing, days, clock, out) -> dict[str, pd.DataFrame]:
+    """Bronze, silver and their checks a day at a time, holding the days silver still
+    needs; returns the silver frames of the days."""
+    suites = source_suites(spec)
+    silver: dict[str, pd.DataFrame] = {}
+    quarantine = []
+    held: dict[str, pd.DataFrame] = {}  # bronze days a pending silver day reads
+    late = spec.late_arrival_days
+    bronze_checks = _Group(suites.bronze, clock, landing_spec=spec)
+    silver_checks = _Group(suites.silver, clock)
+    quarantine_checks = _Group(suites.quarantine, clock)
+
+    def clean(index: int) -> None:
+        day = days[index]
+        later = [held[d] for d in days[index + 1 : index + 1 + late]]
+        result = clock("silver", _silver_of_day, spec, held[day], later, day, clock, out)
+        silver_checks.add(result.clean)
+        quarantine_checks.add(result.quarantine)
+        kept = [c for c in GOLD_READS if c in result.clean.columns]  # what gold reads of it
+        silver[day] = result.clean[kept]
+        quarantine.append(result.quarantine)
+        del held[day]
+
+    for index, day in enumerate(days):
+        frame = clock("bronze", _bronze, landing, spec, day)
+        clock("bronze", _write, frame, out / "bronze" / spec.name / f"{day}.parquet")
+        bronze_checks.add(frame)
+        held[day] = frame
+        if index >= late:
+            clean(index - late)
+    for index in range(max(len(days) - late, 0), len(days)):
+        clean(index)
+    for group in (bronze_checks, silver_checks, quarantine_checks):
+        group.flush()
+    clock(
+        "silver", _write, pd.concat(quarantine), out / "silver" / f"{spec.name}_quarantine.parquet"
+    )
+    return silver
+
+
+def _whole_source(spec, landing, days, clock, out) -> pd.DataFrame:
+    """A history (SCD2 over every day) or unpartitioned source, in one piece."""
+    suites = source_suites(spec)
     frames = []
     for day in days if spec.is_daily else [None]:
-        relative = landing.path_for(spec.path, day)
-        read = read_landing_csv(
-            landing.read_bytes(relative),
-            source_file=relative,
-            expected_columns=spec.raw_columns,
-            required_columns=spec.required_raw_columns,
-        )
-        frames.append(
-            frame_bronze(
-                read,
-                source_file=relative,
-                batch_id=relative,
-                ingested_at=pd.Timestamp.now(tz="UTC"),
-                landing_date=pd.Timestamp(day) if day else None,
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        frame = clock("bronze", _bronze, landing, spec, day)
+        clock("bronze", _write, frame, out / "bronze" / spec.name / f"{day}.parquet")
+        frames.append(frame)
+    clock("checks", _validate, pd.concat(frames, ignore_index=True), suites.bronze, spec)
+    bronze = pd.concat(frames, ignore_index=True)
 
-
-def run_baseline(data_dir: Path, days: list[str], out: Path) -> dict[str, float]:
-    """The same work as the medallion job, called directly; returns seconds per layer."""
-    landing = LandingFiles(base_dir=str(data_dir / "landing"))
-    seconds = {"bronze": 0.0, "silver": 0.0, "gold": 0.0}
-    silver: dict[str, pd.DataFrame] = {}
-    for spec in load_sources().values():
-        started = time.perf_counter()
-        bronze = _bronze(landing, spec, days)
-        _write(bronze, out / "bronze" / f"{spec.name}.parquet")
-        seconds["bronze"] += time.perf_counter() - started
-
-        started = time.perf_counter()
-        day_stamps = (
-            [pd.Timestamp(d) for d in days] if spec.is_daily and not spec.is_history else None
-        )
-        result = clean_source(bronze, spec, pii_key=DEV_PII_KEY.encode(), days=day_stamps)
+    def silver() -> pd.DataFrame:
+        result = clean_source(bronze, spec, pii_key=DEV_PII_KEY.encode())
         clean = result.clean
         if spec.is_history:
             clean = build_scd2(
@@ -89,23 +212,48 @@ def run_baseline(data_dir: Path, days: list[str], out: Path) -> dict[str, float]
                 day_column=spec.partition_column,
             )
         _write(clean, out / "silver" / f"{spec.name}.parquet")
-        _write(result.quarantine, out / "silver" / f"{spec.name}_quarantine.parquet")
-        silver[spec.name] = clean
-        seconds["silver"] += time.perf_counter() - started
-        del bronze, result
+        return clean
 
-    started = time.perf_counter()
-    orders, products = silver["orders"], silver["products"]
+    clean = clock("silver", silver)
+    clock("checks", _validate, clean, suites.silver)
+    return clean
+
+
+def run_baseline(data_dir: Path, days: list[str], out: Path) -> dict[str, float]:
+    """The work of the medallion job and its checks, called directly with the same
+    day-by-day algorithm, each output written once and never read back; returns seconds
+    per layer and for the checks."""
+    landing = LandingFiles(base_dir=str(data_dir / "landing"))
+    clock = _Clock()
+    silver: dict[str, object] = {}
+    for spec in load_sources().values():
+        if spec.is_daily and not spec.is_history:
+            silver[spec.name] = _daily_source(spec, landing, days, clock, out)
+        else:
+            silver[spec.name] = _whole_source(spec, landing, days, clock, out)
+
+    suites = gold_suites()
+    by_day = silver["orders"]
+    sales_of_days = []
+    for day, orders in by_day.items():
+        sales = clock("gold", gold.daily_sales, orders[gold.ORDERS_COLUMNS["daily_sales"]])
+        clock("gold", _write, sales, out / "gold" / "daily_sales" / f"{day}.parquet")
+        sales_of_days.append(sales)
+    sales = pd.concat(sales_of_days, ignore_index=True)
+    clock("checks", _validate, sales, suites["daily_sales"])
+    reconcile = Suite(("reconciliation",), (RECONCILIATION,), partition_column="order_date")
+    orders = clock("gold", pd.concat, list(by_day.values()), ignore_index=True)
+    clock("checks", lambda: _validate(reconciliation_frame(sales, orders), reconcile))
     marts = {
-        "daily_sales": gold.daily_sales(orders),
-        "customer_rfm": gold.customer_rfm(orders),
-        "product_performance": gold.product_performance(orders, products),
-        "cohort_retention": gold.cohort_retention(orders),
+        "customer_rfm": lambda: gold.customer_rfm(orders),
+        "product_performance": lambda: gold.product_performance(orders, silver["products"]),
+        "cohort_retention": lambda: gold.cohort_retention(orders),
     }
-    for name, frame in marts.items():
-        _write(frame, out / "gold" / f"{name}.parquet")
-    seconds["gold"] += time.perf_counter() - started
-    return seconds
+    for name, compute in marts.items():
+        frame = clock("gold", compute)
+        clock("gold", _write, frame, out / "gold" / f"{name}.parquet")
+        clock("checks", _validate, frame, suites[name])
+    return clock.seconds
 
 
 def _measure(fn) -> tuple[object, float, int]:
@@ -117,6 +265,18 @@ def _measure(fn) -> tuple[object, float, int]:
     return value, elapsed, memory.peak
 
 
+def _check_step_seconds(instance: dg.DagsterInstance, summary) -> float:
+    """Seconds of the steps that only evaluate checks (silver's row accounting runs inside
+    the silver step and counts as silver)."""
+    steps = step_seconds(instance, summary.run_id)
+    materializing = {
+        record.step_key
+        for record in instance.all_logs(summary.run_id)
+        if record.dagster_event and record.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    return sum(seconds for step, seconds in steps.items() if step not in materializing)
+
+
 def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None = None) -> dict:
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="etl-bench-"))
     rows_per_day = rows // days
@@ -124,6 +284,9 @@ def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None =
     manifest = generate_sample(work_dir, days=days, rows_per_day=rows_per_day, seed=seed)
     generate_seconds = time.perf_counter() - started
     day_keys = sorted(manifest["orders"])
+    started = time.perf_counter()
+    runtime()  # import great_expectations once, for both sides (a run imports it at start)
+    ge_import_seconds = time.perf_counter() - started
 
     baseline_layers, baseline_seconds, baseline_peak = _measure(
         lambda: run_baseline(work_dir, day_keys, work_dir / "baseline")
@@ -135,8 +298,10 @@ def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None =
         summary, dagster_seconds, dagster_peak = _measure(
             lambda: run_pipeline(defs, settings, instance, days=day_keys, log_level="ERROR")
         )
-    if not summary.success:
-        raise RuntimeError(f"the medallion run failed:\n{summary.table()}")
+        if not summary.success:
+            raise RuntimeError(f"the medallion run failed:\n{summary.table()}")
+        dagster_layers = {name: layer.seconds for name, layer in summary.layers.items()}
+        dagster_layers["checks"] = _check_step_seconds(instance, summary)
 
     order_lines = rows_per_day * days
     return {
@@ -148,16 +313,17 @@ def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None =
             "seconds": round(dagster_seconds, 2),
             "rows_per_second": round(order_lines / dagster_seconds),
             "peak_rss_mib": round(dagster_peak / MIB),
-            "seconds_per_layer": {
-                name: round(layer.seconds, 2) for name, layer in summary.layers.items()
-            },
+            "seconds_per_layer": {k: round(v, 2) for k, v in dagster_layers.items()},
+            "checks_share": round(dagster_layers["checks"] / dagster_seconds, 3),
         },
         "baseline": {
             "seconds": round(baseline_seconds, 2),
             "rows_per_second": round(order_lines / baseline_seconds),
             "peak_rss_mib": round(baseline_peak / MIB),
             "seconds_per_layer": {k: round(v, 2) for k, v in baseline_layers.items()},
+            "checks_share": round(baseline_layers["checks"] / baseline_seconds, 3),
         },
+        "great_expectations_import_seconds": round(ge_import_seconds, 2),
         "dagster_over_baseline": round(dagster_seconds / baseline_seconds, 3),
         "reproduce": f"python -m bench medallion --rows {rows} --days {days} --seed {seed}",
     }
@@ -168,15 +334,16 @@ def markdown(result: dict) -> str:
     return "\n".join(
         [
             "| order lines | side | seconds | rows/s | peak RSS MiB "
-            "| bronze s | silver s | gold s |",
-            "|---|---|---|---|---|---|---|---|",
+            "| bronze s | silver s | gold s | checks s | checks share |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *(
                 f"| {result['order_lines']:,} | {name} | {side['seconds']} | "
                 f"{side['rows_per_second']:,} | {side['peak_rss_mib']:,} | "
                 + " | ".join(
-                    str(side["seconds_per_layer"].get(k, "")) for k in ("bronze", "silver", "gold")
+                    str(side["seconds_per_layer"].get(k, ""))
+                    for k in ("bronze", "silver", "gold", "checks")
                 )
-                + " |"
+                + f" | {side['checks_share']:.0%} |"
                 for name, side in (("dagster", d), ("baseline", b))
             ),
             f"\nDagster / baseline: **{result['dagster_over_baseline']}**",
