@@ -32,7 +32,7 @@ from etl_assets.quality.reconciliation import (
     reconciliation_frame,
 )
 from etl_assets.quality.report import severity_checks
-from etl_assets.quality.schema_drift import landing_column_checks
+from etl_assets.quality.schema_drift import landing_column_checks, non_null_rows
 from etl_assets.quality.suites import Suite, source_suites
 from etl_assets.quality.validation import Partitions, runtime, validate_partitions
 from etl_assets.runner import run_pipeline, step_seconds
@@ -105,7 +105,8 @@ def _validate(frame: pd.DataFrame, suite, landing_spec: SourceSpec | None = None
         severity_checks(partition_outcomes, suite, key, None)
     if landing_spec is not None:
         lineage = BRONZE_LINEAGE
-        landing_column_checks(frame, landing_spec.raw_columns, lineage, partitions, keys)
+        present = non_null_rows(frame, partitions)
+        landing_column_checks(present, partitions.rows, landing_spec.raw_columns, lineage, keys)
 
 
 class _Group:

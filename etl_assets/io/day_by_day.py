@@ -63,11 +63,13 @@ class LakePartitions:
         missing: Sequence[str],
         read: Callable[[Sequence[str], Sequence[str] | None], pd.DataFrame],
         rows: Callable[[Sequence[str]], dict[str, int]],
+        non_null_rows: Callable[[Sequence[str]], dict[str, dict[str, int]]],
     ):
         self.keys = list(keys)
         self.missing = list(missing)
         self._read = read
         self._rows = rows
+        self._non_null_rows = non_null_rows
 
     @property
     def existing(self) -> list[str]:
@@ -84,6 +86,10 @@ class LakePartitions:
     def row_counts(self) -> dict[str, int]:
         """Rows per existing partition, from the files' footers (no data read)."""
         return self._rows(self.existing)
+
+    def non_null_rows(self, keys: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per key, each column's non-null rows, from the files' statistics (no data read)."""
+        return self._non_null_rows([k for k in keys if k not in self.missing])
 
     def chunks(self, max_rows: int) -> list[list[str]]:
         """Consecutive keys grouped so each group holds at most ``max_rows`` rows (a key

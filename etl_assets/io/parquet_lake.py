@@ -309,6 +309,30 @@ def _read_partition_files(
         )
 
 
+def _non_null_rows(paths: Mapping[str, UPath], asset_key: dg.AssetKey) -> dict[str, dict[str, int]]:
+    """Per file, each column's non-null rows, from the footer's null counts (a column
+    without statistics is read)."""
+    counts: dict[str, dict[str, int]] = {}
+    for key, path in paths.items():
+        with _open(path) as parquet_file:
+            metadata = parquet_file.metadata
+            columns = {}
+            for index in range(metadata.num_columns):
+                name = metadata.schema.column(index).path
+                nulls = 0
+                for group in range(metadata.num_row_groups):
+                    statistics = metadata.row_group(group).column(index).statistics
+                    if statistics is None or not statistics.has_null_count:
+                        nulls = None
+                        break
+                    nulls += statistics.null_count
+                if nulls is None:
+                    nulls = _read_file(path, asset_key, key, [name]).column(0).null_count
+                columns[name] = metadata.num_rows - nulls
+            counts[key] = columns
+    return counts
+
+
 def _row_counts(paths: Mapping[str, UPath], asset_key: dg.AssetKey) -> dict[str, int]:
     """Rows per file, from the Parquet footers."""
     counts = {}
@@ -546,6 +570,9 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                     asset_key, wanted, wanted_columns if wanted_columns is not None else columns
                 ),
                 rows=lambda wanted: _row_counts(self._paths(asset_key, wanted), asset_key),
+                non_null_rows=lambda wanted: _non_null_rows(
+                    self._paths(asset_key, wanted), asset_key
+                ),
             )
         frame = self._read_partitions(asset_key, [k for k in keys if k not in missing], columns)
         if metadata.get(ALLOW_MISSING_PARTITIONS):

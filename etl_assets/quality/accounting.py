@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from etl_assets.quality.emit import ERROR, PartitionCheck, check_events, run_partition_keys
@@ -36,15 +37,24 @@ class Accounting:
         return self.difference == 0 and not self.rows_seen_twice and not self.rows_not_in_bronze
 
 
-def _identity_problems(
-    bronze: pd.DataFrame, outputs: pd.DataFrame
-) -> tuple[pd.Series, pd.Series]:
+def _identity_problems(bronze: pd.DataFrame, outputs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Per output row: is its identity seen before in the outputs, and is it absent from bronze."""
-    known = outputs[IDENTITY].merge(
-        bronze[IDENTITY].drop_duplicates(), on=IDENTITY, how="left", indicator=True
+    # One int64 per identity (file code, row number): set operations on integers instead of
+    # a merge on a string column.
+    files, _ = pd.factorize(
+        pd.concat([bronze["_source_file"], outputs["_source_file"]], ignore_index=True)
     )
-    seen_twice = outputs[IDENTITY].duplicated().to_numpy()
-    not_in_bronze = (known["_merge"] == "left_only").to_numpy()
+    rows = np.concatenate(
+        [
+            bronze["_row_number"].to_numpy(dtype=np.int64, na_value=-1),
+            outputs["_row_number"].to_numpy(dtype=np.int64, na_value=-1),
+        ]
+    )
+    width = int(rows.max(initial=0)) + 2  # -1 (no row number) and 0 stay distinct
+    keys = files.astype(np.int64) * width + (rows + 1)
+    bronze_keys, output_keys = keys[: len(bronze)], keys[len(bronze) :]
+    seen_twice = pd.Series(output_keys).duplicated().to_numpy()
+    not_in_bronze = ~np.isin(output_keys, bronze_keys)
     return pd.Series(seen_twice), pd.Series(not_in_bronze)
 
 

@@ -41,6 +41,7 @@ from etl_assets.quality.schema_drift import (
     LANDING_COLUMNS_CHECK,
     column_schema_change_checks,
     landing_column_checks,
+    non_null_rows,
 )
 from etl_assets.quality.suites import Suite, source_suites
 from etl_assets.quality.validation import Outcome, Partitions, validate_partitions
@@ -80,9 +81,9 @@ class SuiteCheck:
 
     @property
     def columns(self) -> list[str] | None:
-        """The columns the checks read (None: all of them; the landing-columns check and
-        the derived rules look at every column)."""
-        if self.landing_columns is not None or self.extra is not None:
+        """The columns the checks read (None: all of them, for derived rules). The
+        landing-columns check of a partitioned bronze reads the files' footers instead."""
+        if self.extra is not None:
             return None
         needed = [c for rule in self.rules for c in rule.columns]
         if self.suite.partition_column:
@@ -171,9 +172,16 @@ def _write_docs(
 
 
 def _evaluate(
-    check: SuiteCheck, context, keys, frame: pd.DataFrame, others, docs_dir: Path | None
+    check: SuiteCheck,
+    context,
+    keys,
+    frame: pd.DataFrame,
+    others,
+    docs_dir: Path | None,
+    present: Mapping[str, Sequence[int]] | None = None,
 ) -> list[PartitionCheck]:
-    """The verdicts of one asset's suite on the partitions `keys` of `frame`."""
+    """The verdicts of one asset's suite on the partitions `keys` of `frame`; `present`:
+    each column's non-null rows per partition, when the frame holds only some columns."""
     started = time.perf_counter()
     outcomes, partitions = _outcomes(check, frame, others, keys)
     results: list[PartitionCheck] = []
@@ -181,8 +189,12 @@ def _evaluate(
         docs = _write_docs(check, docs_dir, key, partition_outcomes, context.run.run_id)
         results.extend(severity_checks(partition_outcomes, check.suite, key, docs))
     if check.landing_columns is not None:
+        if present is None:
+            present = non_null_rows(frame, partitions)
         results.extend(
-            landing_column_checks(frame, check.landing_columns, BRONZE_LINEAGE, partitions, keys)
+            landing_column_checks(
+                present, partitions.rows, check.landing_columns, BRONZE_LINEAGE, keys
+            )
         )
     context.log.info(
         f"{check.suite.name}: {len(check.rules)} expectations on {len(keys)} partition(s), "
@@ -211,7 +223,12 @@ def _run(check: SuiteCheck, context, keys, inputs: Mapping[str, object], docs_di
             argument: inputs[_input_name(key)].read(group, check.extra.input_columns.get(argument))
             for argument, key in extra_inputs
         }
-        results.extend(_evaluate(check, context, group, frame, others, docs_dir))
+        present = None
+        if check.landing_columns is not None:  # from the footers: no column is read for it
+            counts = source.non_null_rows(group)
+            columns = dict.fromkeys(c for key in group for c in counts[key])
+            present = {c: [counts[key].get(c, 0) for key in group] for c in columns}
+        results.extend(_evaluate(check, context, group, frame, others, docs_dir, present))
     return results
 
 

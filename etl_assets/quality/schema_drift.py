@@ -9,7 +9,7 @@ column still fails bronze: every row would be rejected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import numpy as np
@@ -21,29 +21,32 @@ from etl_assets.quality.validation import Partitions
 LANDING_COLUMNS_CHECK = "landing_columns"
 
 
+def non_null_rows(bronze: pd.DataFrame, partitions: Partitions) -> dict[str, np.ndarray]:
+    """Per column, its non-null rows in each partition."""
+    return {
+        c: np.bincount(partitions.of_row[bronze[c].notna().to_numpy()], minlength=partitions.count)
+        for c in bronze.columns
+    }
+
+
 def landing_column_checks(
-    bronze: pd.DataFrame,
+    present: Mapping[str, Sequence[int]],
+    rows_per_partition: Sequence[int],
     declared: Sequence[str],
     lineage: Sequence[str],
-    partitions: Partitions,
     keys: Sequence[str | None],
 ) -> list[PartitionCheck]:
     """Per partition: undeclared columns with values, declared ones null on every row.
 
-    In bronze a value that was in the file is never null (an empty field is ""), so a
-    declared column null on every row of a non-empty partition was not in its file.
+    `present[column][p]` is the non-null rows of the column in partition p (from the
+    frame, or from the Parquet footers without reading data). In bronze a value that was
+    in the file is never null (an empty field is ""), so a declared column null on every
+    row of a non-empty partition was not in its file.
     """
-    extra = [c for c in bronze.columns if c not in declared and c not in lineage]
-    present = {
-        c: np.bincount(
-            partitions.of_row[bronze[c].notna().to_numpy()], minlength=partitions.count
-        )
-        for c in [*declared, *extra]
-        if c in bronze.columns
-    }
+    extra = [c for c in present if c not in declared and c not in lineage]
     checks = []
     for p, key in enumerate(keys):
-        rows = int(partitions.rows[p])
+        rows = int(rows_per_partition[p])
         unexpected = [c for c in extra if present[c][p] > 0]
         missing = [c for c in declared if rows and (c not in present or present[c][p] == 0)]
         problems = []

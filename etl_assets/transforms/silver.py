@@ -308,8 +308,11 @@ class BronzeRows:
         return BronzeRows(self.frame, self.read_error, self.rows[positions])
 
 
-def _conform_bronze(bronze: pd.DataFrame, spec: SourceSpec) -> BronzeRows:
-    """The declared raw columns and lineage with their bronze dtypes, positionally indexed."""
+def _conform_bronze(
+    bronze: pd.DataFrame, spec: SourceSpec, raw_columns: Sequence[str] | None = None
+) -> BronzeRows:
+    """The declared raw columns (or those of `raw_columns`) and lineage with their bronze
+    dtypes, positionally indexed."""
     absent = [c for c in (*LINEAGE_COLUMNS, READ_ERROR_COLUMN) if c not in bronze.columns]
     if absent:
         raise ValueError(
@@ -317,7 +320,7 @@ def _conform_bronze(bronze: pd.DataFrame, spec: SourceSpec) -> BronzeRows:
             "build it with the bronze transform"
         )
     columns: dict[str, pd.Series] = {}
-    for name in spec.raw_columns:
+    for name in spec.raw_columns if raw_columns is None else raw_columns:
         if name in bronze.columns:
             columns[name] = pd.Series(as_strings(bronze[name]).array)
         else:  # a column absent from the file is all null, as bronze records it
@@ -874,11 +877,9 @@ def rows_of_days(
     casting the date column only: a day's late rows inside a later day's file, without
     cleaning that whole file. `clean_source` of a day's file plus these rows gives the
     same result as over both files."""
-    rows = _conform_bronze(bronze, spec)
-    casts = {}
-    if spec.date_column is not None:
-        (column,) = [c for c in spec.columns if c.target == spec.date_column]
-        casts[spec.date_column] = cast_column(rows.frame[column.name], column)
+    date = [c for c in spec.columns if c.target == spec.date_column]
+    rows = _conform_bronze(bronze, spec, raw_columns=[c.name for c in date])
+    casts = {column.target: cast_column(rows.frame[column.name], column) for column in date}
     assigned = assign_days(rows, spec, casts)
     keep = np.flatnonzero(np.isin(assigned.day, _requested_days(days, spec)))
     return bronze.iloc[keep].reset_index(drop=True)
