@@ -82,7 +82,14 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     """Wall seconds of each step, from the timestamps of the run's event log."""
     started: dict[str, float] = {}
     seconds: dict[str, float] = defaultdict(float)
-    for entry in instance.all_logs(run_id):
+    step_events = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+    }
+    # Only the step events: a run's log holds thousands of other events.
+    records = instance.get_records_for_run(run_id, of_type=step_events, limit=100_000).records
+    for entry in (record.event_log_entry for record in records):
         event = entry.dagster_event
         if event is None or event.step_key is None:
             continue
