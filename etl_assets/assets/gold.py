@@ -2,6 +2,7 @@
 transforms/gold.py."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
@@ -95,35 +96,82 @@ def _require_rows(name: str, orders: pd.DataFrame) -> None:
         )
 
 
-def _whole_history_mart(
-    name: str, description: str, compute: Callable[..., pd.DataFrame], with_products: bool
-) -> dg.AssetsDefinition:
-    ins = {
-        "orders": dg.AssetIn(
-            key=ORDERS, metadata={**ALLOW_MISSING_PARTITIONS, COLUMNS: marts.ORDERS_COLUMNS[name]}
-        )
-    }
-    if with_products:
-        ins["products"] = dg.AssetIn(key=PRODUCTS)
+@dataclass(frozen=True)
+class _HistoryMart:
+    name: str
+    description: str
+    compute: Callable[..., pd.DataFrame]
+    with_products: bool = False
 
-    @dg.asset(
-        key=["gold", name],
-        ins=ins,
-        group_name="gold",
-        description=description,
-        owners=GOLD_OWNERS,
-        kinds={"pandas", "parquet"},
-        tags={"layer": "gold"},
-        io_manager_key=LAKE_IO_MANAGER,
+
+HISTORY_MARTS = (
+    _HistoryMart(
+        "customer_rfm",
+        "Recency, frequency and monetary quintile scores per customer (5 is best) and a "
+        "named segment, over every order in silver.",
+        marts.customer_rfm,
+    ),
+    _HistoryMart(
+        "product_performance",
+        "Per month and product: units sold, revenue, units returned, return rate and the "
+        "product's revenue rank in the month.",
+        marts.product_performance,
+        with_products=True,
+    ),
+    _HistoryMart(
+        "cohort_retention",
+        "Customers by the month of their first purchase, and the share of each cohort "
+        "active in every later month.",
+        marts.cohort_retention,
+    ),
+)
+
+
+def _whole_history_marts() -> dg.AssetsDefinition:
+    """The marts over every day of silver/orders, from one read of the columns they use
+    (each can still be materialized alone)."""
+    columns = sorted({c for mart in HISTORY_MARTS for c in marts.ORDERS_COLUMNS[mart.name]})
+
+    @dg.multi_asset(
+        name="gold_whole_history",
+        outs={
+            mart.name: dg.AssetOut(
+                key=["gold", mart.name],
+                group_name="gold",
+                description=mart.description,
+                owners=GOLD_OWNERS,
+                kinds={"pandas", "parquet"},
+                tags={"layer": "gold"},
+                io_manager_key=LAKE_IO_MANAGER,
+                is_required=False,
+            )
+            for mart in HISTORY_MARTS
+        },
+        ins={
+            "orders": dg.AssetIn(
+                key=ORDERS, metadata={**ALLOW_MISSING_PARTITIONS, COLUMNS: columns}
+            ),
+            "products": dg.AssetIn(key=PRODUCTS),
+        },
+        internal_asset_deps={
+            mart.name: {ORDERS, PRODUCTS} if mart.with_products else {ORDERS}
+            for mart in HISTORY_MARTS
+        },
+        can_subset=True,
         retry_policy=retries.PUBLISH_RETRY,
     )
-    def _mart(orders: pd.DataFrame, **others: pd.DataFrame) -> dg.Output:
-        _require_rows(name, orders)
-        with stopwatch() as timing:
-            frame = compute(orders, *others.values())
-        return _gold_output(name, frame, timing["seconds"])
+    def _marts(context: dg.AssetExecutionContext, orders: pd.DataFrame, products: pd.DataFrame):
+        for mart in HISTORY_MARTS:
+            if dg.AssetKey(["gold", mart.name]) not in context.selected_asset_keys:
+                continue
+            _require_rows(mart.name, orders)
+            with stopwatch() as timing:
+                mart_orders = orders[marts.ORDERS_COLUMNS[mart.name]]
+                frame = mart.compute(mart_orders, *([products] if mart.with_products else []))
+            output = _gold_output(mart.name, frame, timing["seconds"])
+            yield dg.Output(frame, output_name=mart.name, metadata=output.metadata)
 
-    return _mart
+    return _marts
 
 
 def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -165,27 +213,4 @@ def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
 
         return DailyFrames(orders.keys, one_day, summary=summary)
 
-    return [
-        daily_sales,
-        _whole_history_mart(
-            "customer_rfm",
-            "Recency, frequency and monetary quintile scores per customer (5 is best) and a "
-            "named segment, over every order in silver.",
-            marts.customer_rfm,
-            with_products=False,
-        ),
-        _whole_history_mart(
-            "product_performance",
-            "Per month and product: units sold, revenue, units returned, return rate and the "
-            "product's revenue rank in the month.",
-            marts.product_performance,
-            with_products=True,
-        ),
-        _whole_history_mart(
-            "cohort_retention",
-            "Customers by the month of their first purchase, and the share of each cohort "
-            "active in every later month.",
-            marts.cohort_retention,
-            with_products=False,
-        ),
-    ]
+    return [daily_sales, _whole_history_marts()]

@@ -173,7 +173,9 @@ class _DayByDay:
         self.seconds += timing["seconds"]
         for name, count in outcome.warnings.items():
             self.warnings[name] = self.warnings.get(name, 0) + count
-        self.results.append(replace(result, clean=result.clean.iloc[:0]))
+        # The day's rows are written by now: keep its counts, not its frame (even an empty
+        # slice of it would keep every column's buffers alive).
+        self.results.append(replace(result, clean=pd.DataFrame()))
         self.schema = result.clean.dtypes
         return result.clean
 
