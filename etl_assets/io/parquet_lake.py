@@ -630,7 +630,13 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         self, asset_key: dg.AssetKey, keys: Sequence[str], columns: Sequence[str] | None
     ) -> pd.DataFrame:
         tables = _read_partition_files(self._paths(asset_key, keys), asset_key, columns)
-        return _concat(tables, asset_key).to_pandas() if tables else pd.DataFrame()
+        if not tables:
+            return pd.DataFrame()
+        table = _concat(tables, asset_key)
+        tables.clear()  # the concatenated table holds the only reference to the data
+        # One block per column, each Arrow column released once converted: about half the
+        # peak memory of a plain to_pandas() of a large read.
+        return table.to_pandas(split_blocks=True, self_destruct=True)
 
     @staticmethod
     def _missing_partitions_failure(
