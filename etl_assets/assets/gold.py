@@ -162,6 +162,8 @@ def _whole_history_marts() -> dg.AssetsDefinition:
         retry_policy=retries.PUBLISH_RETRY,
     )
     def _marts(context: dg.AssetExecutionContext, orders: pd.DataFrame, products: pd.DataFrame):
+        for column in marts.CATEGORY_COLUMNS:
+            orders[column] = orders[column].astype("category")
         for index, mart in enumerate(HISTORY_MARTS):
             if dg.AssetKey(["gold", mart.name]) in context.selected_asset_keys:
                 _require_rows(mart.name, orders)

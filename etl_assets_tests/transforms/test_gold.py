@@ -394,6 +394,18 @@ def test_each_mart_needs_only_its_declared_orders_columns(orders):
         assert_mart(marts[mart](orders[columns]), everything[mart])
 
 
+def test_marts_are_the_same_with_categorical_product_columns():
+    """The whole-history marts get stock_code and description as categoricals."""
+    from etl_assets.transforms.gold import CATEGORY_COLUMNS
+
+    orders = random_orders(5000, days=40, seed=11)
+    compact = orders.copy()
+    for column in CATEGORY_COLUMNS:
+        compact[column] = compact[column].astype("category")
+    for mart, result in run_all(compact).items():
+        assert_mart(result, run_all(orders)[mart])
+
+
 def test_missing_column_is_reported():
     with pytest.raises(KeyError, match="line_value"):
         daily_sales(make_orders().drop(columns=["line_value"]))
