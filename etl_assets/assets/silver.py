@@ -1,6 +1,7 @@
 """Silver assets, generated from the declarations: typed, standardised, deduplicated rows
 beside a quarantine of every rejected row with its reason."""
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -134,12 +135,21 @@ class _DayByDay:
         self.warnings: dict[str, int] = {}
         self.schema: pd.Series | None = None
         self.seconds = 0.0
-        self._read: dict[str, pd.DataFrame] = {}  # a day read as "next" is reused as "own"
+        # Bronze days being read or read: a day read as "next" is reused as "own", and the
+        # day after is read in a thread (Parquet decoding releases the GIL) while one is cleaned.
+        self._read: dict[str, Future] = {}
+        self._reader = ThreadPoolExecutor(max_workers=1)
 
     def _bronze_day(self, key: str) -> pd.DataFrame:
         if key not in self._read:
-            self._read[key] = self.bronze.read([key])
-        return self._read[key]
+            self._read[key] = self._reader.submit(self.bronze.read, [key])
+        return self._read[key].result()
+
+    def _read_ahead(self, key: str) -> None:
+        existing = self.bronze.existing
+        after = [k for k in existing if pd.Timestamp(k) > pd.Timestamp(key) + _late(self.spec)]
+        if after and after[0] not in self._read:
+            self._read[after[0]] = self._reader.submit(self.bronze.read, [after[0]])
 
     def clean(self, key: str) -> pd.DataFrame:
         spec, day = self.spec, pd.Timestamp(key)
@@ -152,6 +162,7 @@ class _DayByDay:
             )
             for old in [k for k in self._read if pd.Timestamp(k) <= day]:
                 del self._read[old]  # no later day needs it
+            self._read_ahead(key)
             outcome = apply_row_rules(
                 clean_source(window, spec, pii_key=self.pii_key, days=[day]),
                 window,
@@ -180,6 +191,7 @@ class _DayByDay:
         return result.clean
 
     def combined(self) -> SilverResult:
+        self._reader.shutdown(cancel_futures=True)
         return combine_results(self.results)
 
 
