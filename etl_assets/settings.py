@@ -16,6 +16,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 PROFILES = ("local", "prod")
+# How runs execute their steps (etl_assets/automation/executors.py, docs/scale-out.md).
+EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
+# Celery broker and result backend (ETL_EXECUTOR=celery); may carry credentials, so the
+# executor reads them through Dagster's `env` config source and they never show in the UI.
+CELERY_BROKER_VARIABLE = "ETL_CELERY_BROKER_URL"
+CELERY_BACKEND_VARIABLE = "ETL_CELERY_BACKEND_URL"
 PII_KEY_VARIABLE = "ETL_PII_HASH_KEY"
 # A Slack-compatible incoming-webhook URL for failure alerts; secret, read via dagster.EnvVar.
 ALERT_WEBHOOK_VARIABLE = "ETL_ALERT_WEBHOOK_URL"
@@ -24,7 +30,14 @@ WAREHOUSE_URL_VARIABLE = "ETL_WAREHOUSE_URL"  # prod: the warehouse DSN (secret)
 DEV_PII_KEY = "etl-assets-dev-only-key"
 # ..._URL variables that configure the platform, never a source's API.
 _NOT_SOURCE_URLS = frozenset(
-    {"ETL_LAKE_URL", "ETL_UI_URL", "ETL_WAREHOUSE_URL", "ETL_ALERT_WEBHOOK_URL"}
+    {
+        "ETL_LAKE_URL",
+        "ETL_UI_URL",
+        "ETL_WAREHOUSE_URL",
+        "ETL_ALERT_WEBHOOK_URL",
+        CELERY_BROKER_VARIABLE,
+        CELERY_BACKEND_VARIABLE,
+    }
 )
 
 
@@ -59,6 +72,16 @@ class Settings:
     warehouse: bool = False
     warehouse_schema_prefix: str = ""
     warehouse_silver: bool = False
+    # Execution (ETL_EXECUTOR): in_process (default), multiprocess, celery or k8s. Under
+    # celery and k8s a backfill runs ETL_BACKFILL_DAYS_PER_RUN days per run (default 1), so
+    # days spread over workers or pods. Celery steps go to queue ETL_CELERY_QUEUE; the broker
+    # and backend URLs are secrets read by the executor from the environment (the flags say
+    # whether they are set).
+    executor: str = "in_process"
+    backfill_days_per_run: int = 1
+    celery_queue: str = "etl_assets"
+    celery_broker_from_env: bool = False
+    celery_backend_from_env: bool = False
 
     @property
     def landing_dir(self) -> Path:
@@ -138,6 +161,31 @@ def _read_warehouse(environ: dict[str, str]) -> dict[str, object]:
     }
 
 
+def _read_execution(environ: dict[str, str]) -> dict[str, object]:
+    executor = environ.get("ETL_EXECUTOR", "").strip().lower().replace("-", "_") or "in_process"
+    if executor not in EXECUTORS:
+        raise SettingsError(
+            f"ETL_EXECUTOR={executor!r} is not an executor; use one of: {', '.join(EXECUTORS)}"
+        )
+    queue = environ.get("ETL_CELERY_QUEUE", "").strip() or "etl_assets"
+    if not all(char.isalnum() or char in "._-" for char in queue):
+        raise SettingsError(
+            f"ETL_CELERY_QUEUE={queue!r}: use letters, digits, '.', '_' and '-' only"
+        )
+    days = environ.get("ETL_BACKFILL_DAYS_PER_RUN", "").strip() or "1"
+    if not days.isdigit() or int(days) < 1:
+        raise SettingsError(
+            f"ETL_BACKFILL_DAYS_PER_RUN={days!r} is not a whole number of days >= 1"
+        )
+    return {
+        "executor": executor,
+        "backfill_days_per_run": int(days),
+        "celery_queue": queue,
+        "celery_broker_from_env": bool(environ.get(CELERY_BROKER_VARIABLE, "").strip()),
+        "celery_backend_from_env": bool(environ.get(CELERY_BACKEND_VARIABLE, "").strip()),
+    }
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     data_dir = Path(environ.get("ETL_DATA_DIR", "data")).expanduser().resolve()
@@ -161,6 +209,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         **_read_automation(environ),
         **_read_warehouse(environ),
+        **_read_execution(environ),
     )
 
 

@@ -22,6 +22,7 @@ import dagster as dg
 
 from etl_assets.automation.alerts import build_failure_alert_sensor
 from etl_assets.automation.conditions import build_automation_sensor, with_automation_conditions
+from etl_assets.automation.executors import build_executor, with_backfill_policies
 from etl_assets.automation.jobs import medallion_job
 from etl_assets.automation.schedules import build_daily_schedule
 from etl_assets.automation.sensors import build_landing_sensor
@@ -34,14 +35,17 @@ class Automation:
     jobs: list[dg.UnresolvedAssetJobDefinition]
     schedules: list
     sensors: list[dg.SensorDefinition]
-    # Runs launched from the UI and the daemon execute their steps in the run's own process:
-    # a process per step would import dagster, pandas and the code location (3-5 s) for
-    # steps that mostly take under a second, on two cores that two runs already share.
+    # Runs launched from the UI and the daemon execute their steps in the run's own process
+    # by default: a process per step would import dagster, pandas and the code location
+    # (3-5 s) for steps that mostly take under a second, on two cores that two runs already
+    # share. ETL_EXECUTOR picks another (executors.py, docs/scale-out.md).
     executor: dg.ExecutorDefinition = dg.in_process_executor
+    settings: Settings | None = None
 
-    @staticmethod
-    def attach_conditions(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-        return with_automation_conditions(assets)
+    def attach_conditions(self, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+        """Automation conditions, and the profile's backfill policy on the daily assets."""
+        assets = with_automation_conditions(assets)
+        return with_backfill_policies(assets, self.settings) if self.settings else assets
 
 
 def build_automation(
@@ -71,4 +75,6 @@ def build_automation(
             build_automation_sensor(sensor_status),
             build_failure_alert_sensor(dg.DefaultSensorStatus.RUNNING),
         ],
+        executor=build_executor(settings),
+        settings=settings,
     )

@@ -1,0 +1,237 @@
+"""Celery workers on this machine, for a local trial of ETL_EXECUTOR=celery: `make workers`.
+
+    python -m etl_assets.automation.workers [--count 2] [--concurrency 1] [--prefix worker]
+
+Starts `--count` workers with the documented command (`executors.worker_command`), each in
+its own process group, listening on ETL_CELERY_QUEUE of the broker ETL_CELERY_BROKER_URL;
+waits until each answers a ping through the broker, then stays in the foreground. Ctrl-C
+(or SIGTERM) stops them all: a warm shutdown first (a worker finishes its current step),
+then SIGKILL to whatever is left. If one worker dies, the others are stopped too and the
+command exits with status 1. docs/scale-out.md has the whole trial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etl_assets.automation.executors import (
+    DEFAULT_CELERY_BACKEND,
+    DEFAULT_CELERY_BROKER,
+    worker_command,
+    worker_environment,
+)
+from etl_assets.settings import (
+    CELERY_BACKEND_VARIABLE,
+    CELERY_BROKER_VARIABLE,
+    Settings,
+    load_settings,
+)
+
+
+class WorkerError(RuntimeError):
+    """A worker did not start, or died."""
+
+
+def node_name(name: str) -> str:
+    """The Celery node name of a worker started with `-n name` (`name@hostname`)."""
+    return f"{name}@{socket.gethostname()}"
+
+
+def celery_client(environ: Mapping[str, str]):
+    """A Celery app on the workers' broker, to ping and inspect them."""
+    from dagster_celery.executor import CeleryExecutor
+    from dagster_celery.make_app import make_app
+
+    executor = CeleryExecutor.for_cli(
+        broker=environ.get(CELERY_BROKER_VARIABLE) or DEFAULT_CELERY_BROKER,
+        backend=environ.get(CELERY_BACKEND_VARIABLE) or DEFAULT_CELERY_BACKEND,
+    )
+    return make_app(executor.app_args())
+
+
+@dataclass
+class Worker:
+    name: str
+    process: subprocess.Popen
+    log_path: Path | None = None
+
+    @property
+    def node(self) -> str:
+        return node_name(self.name)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the worker's whole process group: `dagster-celery`, `celery` and its pool."""
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class WorkerPool:
+    """Workers started by this process; `stop()` ends every process they started."""
+
+    settings: Settings
+    environ: dict[str, str]
+    workers: list[Worker] = field(default_factory=list)
+    cwd: Path | None = None
+
+    def start(
+        self,
+        name: str,
+        *,
+        concurrency: int = 1,
+        log_path: Path | None = None,
+        includes: Sequence[str] = (),
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Worker:
+        command = worker_command(self.settings, name, concurrency=concurrency, includes=includes)
+        output = log_path.open("ab") if log_path else None
+        try:
+            process = subprocess.Popen(
+                command,
+                env={**self.environ, **(extra_env or {})},
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,  # its own process group: stopped as one
+            )
+        finally:
+            if output:
+                output.close()
+        worker = Worker(name=name, process=process, log_path=log_path)
+        self.workers.append(worker)
+        return worker
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until every worker answers a ping through the broker; raises if one dies first."""
+        app = celery_client(self.environ)
+        waiting = {worker.node: worker for worker in self.workers}
+        deadline = time.monotonic() + timeout
+        while waiting:
+            for worker in waiting.values():
+                if not worker.alive():
+                    raise WorkerError(
+                        f"worker {worker.name} exited with status {worker.process.returncode}"
+                        + (f"; its log: {worker.log_path}" if worker.log_path else "")
+                    )
+            replies = app.control.ping(destination=list(waiting), timeout=1.0) or []
+            for reply in replies:
+                for node in reply:
+                    waiting.pop(node, None)
+            if waiting and time.monotonic() > deadline:
+                raise WorkerError(
+                    f"worker(s) {', '.join(sorted(waiting))} did not answer within {timeout:.0f} s"
+                )
+
+    def kill(self, worker: Worker) -> None:
+        """SIGKILL a worker's process group at once: a machine lost, no warm shutdown."""
+        worker.signal_group(signal.SIGKILL)
+        worker.process.wait(timeout=30)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Warm shutdown (SIGTERM) of every worker, then SIGKILL to what is left."""
+        for worker in self.workers:
+            if worker.alive():
+                worker.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for worker in self.workers:
+            try:
+                worker.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for worker in self.workers:
+            # The group too: a pool process may outlive its parent by a moment.
+            worker.signal_group(signal.SIGKILL)
+            try:
+                worker.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def make_pool(settings: Settings, environ: Mapping[str, str] | None = None) -> WorkerPool:
+    env = worker_environment(settings, environ)
+    # `dagster-celery worker start` writes the worker's Celery config under DAGSTER_HOME.
+    home = Path(env.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    return WorkerPool(settings=settings, environ=env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m etl_assets.automation.workers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--count", type=int, default=2, help="workers to start (default 2)")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="steps at once per worker (default 1)"
+    )
+    parser.add_argument("--prefix", default="worker", help="worker names: PREFIX1, PREFIX2, ...")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for a ping")
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.concurrency < 1:
+        parser.error("--count and --concurrency must be at least 1")
+
+    environ = {**os.environ, "ETL_EXECUTOR": "celery"}
+    settings = load_settings(environ)
+    pool = make_pool(settings, environ)
+
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt  # SIGTERM (and SIGINT, even when started in the background)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    broker = environ.get(CELERY_BROKER_VARIABLE) or DEFAULT_CELERY_BROKER
+    print(
+        f"starting {args.count} worker(s) on queue {settings.celery_queue!r} "
+        f"(broker from {CELERY_BROKER_VARIABLE}: {broker.split('@')[-1]}), "
+        f"lake {settings.lake_url}",
+        flush=True,
+    )
+    status = 0
+    try:
+        for number in range(1, args.count + 1):
+            pool.start(f"{args.prefix}{number}", concurrency=args.concurrency)
+        pool.wait_ready(timeout=args.timeout)
+        for worker in pool.workers:
+            print(f"{worker.node} ready (pid {worker.pid})", flush=True)
+        print("Ctrl-C stops them.", flush=True)
+        while True:
+            dead = [worker for worker in pool.workers if not worker.alive()]
+            if dead:
+                names = ", ".join(w.name for w in dead)
+                print(f"worker(s) {names} exited: stopping the others", file=sys.stderr)
+                status = 1
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    except WorkerError as error:
+        print(f"workers: {error}", file=sys.stderr)
+        status = 1
+    finally:
+        print("stopping the workers (each finishes its current step)...", flush=True)
+        pool.stop()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
