@@ -222,6 +222,6 @@ def build_bronze_asset(
             return dg.Output(reader.read(None), metadata=reader.summary())
         days = {day.strftime("%Y-%m-%d"): day for day in partition_days(context)}
         # One day read, framed and written at a time: a range run holds one day in memory.
-        return DailyFrames(list(days), lambda key: reader.read(days[key]), summary=reader.summary)
+        return DailyFrames(list(days), lambda group: reader.read(days[group[0]]), reader.summary)
 
     return _bronze

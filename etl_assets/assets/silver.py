@@ -19,7 +19,7 @@ from etl_assets.assets.common import (
     stopwatch,
     table_schema,
 )
-from etl_assets.io.day_by_day import DailyFrames, LakePartitions
+from etl_assets.io.day_by_day import GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.quality.accounting import (
     CHECK_NAME,
     account_days,
@@ -124,9 +124,10 @@ def _check_window_complete(
 
 
 class _DayByDay:
-    """Cleans one day at a time: the day's bronze file plus the late rows for it in the
-    following days' files. Gathers the quarantine, counts and warn-rule results of every
-    day, so the step emits them once the days are written."""
+    """Cleans a group of consecutive days at a time (one large day, or many small ones):
+    their bronze files plus the late rows for them in the following days' files. Gathers
+    the quarantine, counts and warn-rule results of every day, so the step emits them once
+    the days are written."""
 
     def __init__(self, spec: SourceSpec, bronze: LakePartitions, pii_key, hook):
         self.spec, self.bronze, self.pii_key, self.hook = spec, bronze, pii_key, hook
@@ -151,20 +152,23 @@ class _DayByDay:
         if after and after[0] not in self._read:
             self._read[after[0]] = self._reader.submit(self.bronze.read, [after[0]])
 
-    def clean(self, key: str) -> pd.DataFrame:
-        spec, day = self.spec, pd.Timestamp(key)
+    def clean(self, group: list[str]) -> pd.DataFrame:
+        spec, days = self.spec, [pd.Timestamp(key) for key in group]
+        last = days[-1]
         with stopwatch() as timing:
-            later = [k for k in self.bronze.existing if day < pd.Timestamp(k) <= day + _late(spec)]
+            later = [
+                k for k in self.bronze.existing if last < pd.Timestamp(k) <= last + _late(spec)
+            ]
             window = pd.concat(
-                [self._bronze_day(key)]
-                + [rows_of_days(self._bronze_day(k), spec, [day]) for k in later],
+                [self._bronze_day(key) for key in group]
+                + [rows_of_days(self._bronze_day(k), spec, days) for k in later],
                 ignore_index=True,
             )
-            for old in [k for k in self._read if pd.Timestamp(k) <= day]:
-                del self._read[old]  # no later day needs it
-            self._read_ahead(key)
+            for old in [k for k in self._read if pd.Timestamp(k) <= last]:
+                del self._read[old]  # no later group needs it
+            self._read_ahead(group[-1])
             outcome = apply_row_rules(
-                clean_source(window, spec, pii_key=self.pii_key, days=[day]),
+                clean_source(window, spec, pii_key=self.pii_key, days=days),
                 window,
                 spec,
                 self.hook,
@@ -176,7 +180,7 @@ class _DayByDay:
                     result.clean,
                     result.quarantine,
                     day_column=spec.partition_column,
-                    days=[day],
+                    days=days,
                     bronze_rows_by_day=result.rows_in_by_day,
                     duplicates_by_day=result.duplicates_by_day,
                 )
@@ -342,7 +346,10 @@ def _silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_ke
         }
 
     keys = [day.strftime("%Y-%m-%d") for day in days]
-    yield dg.Output(DailyFrames(keys, cleaner.clean, summary=summary), output_name="silver")
+    groups = bronze.chunks(GROUP_ROWS, keys=keys)
+    yield dg.Output(
+        DailyFrames(keys, cleaner.clean, summary=summary, groups=groups), output_name="silver"
+    )
     result = cleaner.combined()
     yield _quarantine_output(result, _operator_metadata(result, cleaner.seconds))
     checks = [

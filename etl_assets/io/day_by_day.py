@@ -25,29 +25,58 @@ import pandas as pd
 COLUMNS = "columns"  # AssetIn metadata: read only these columns
 
 
+GROUP_ROWS = 1_000_000  # consecutive small days are computed together, up to this many rows
+
+
+def consecutive_groups(rows_per_key: Mapping[str, int], max_rows: int) -> list[list[str]]:
+    """Keys in order, grouped so a group holds at most ``max_rows`` rows (a key larger
+    than that is a group of its own)."""
+    groups: list[list[str]] = []
+    size = 0
+    for key, rows in rows_per_key.items():
+        if groups and size + rows <= max_rows:
+            groups[-1].append(key)
+            size += rows
+        else:
+            groups.append([key])
+            size = rows
+    return groups
+
+
 @dataclass
 class DailyFrames:
-    """An output covering ``keys`` (partition keys, in order), computed one key at a time.
+    """An output covering ``keys`` (partition keys, in order), computed a group of
+    consecutive keys at a time (``groups``; default: one key per group).
 
-    ``produce(key)`` returns the frame of one partition. ``summary()``, called once every
-    partition is written, returns the output metadata the producer gathered on the way.
+    ``produce(group)`` returns the rows of the group's partitions, which the lake splits by
+    the asset's ``partition_expr``. Small days go together (one call for many days costs
+    less than many calls); a large day is a group of its own. ``summary()``, called once
+    every partition is written, returns the output metadata the producer gathered.
     """
 
     keys: Sequence[str]
-    produce: Callable[[str], pd.DataFrame]
+    produce: Callable[[list[str]], pd.DataFrame]
     summary: Callable[[], Mapping[str, object]] = dict
+    groups: list[list[str]] | None = None
     _checks: list[Callable[[str, pd.DataFrame], None]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            self.groups = [[key] for key in self.keys]
+        if [key for group in self.groups for key in group] != list(self.keys):
+            raise ValueError("DailyFrames: the groups must cover the keys, in order")
+
     def add_check(self, check: Callable[[str, pd.DataFrame], None]) -> None:
-        """Run ``check(key, frame)`` on every frame before it is written (a type check)."""
+        """Run ``check(label, frame)`` on every frame before it is written (a type check)."""
         self._checks.append(check)
 
-    def frames(self) -> Iterator[tuple[str, pd.DataFrame]]:
-        for key in self.keys:
-            frame = self.produce(key)
+    def frames(self) -> Iterator[tuple[list[str], pd.DataFrame]]:
+        for group in self.groups:
+            frame = self.produce(group)
+            label = group[0] if len(group) == 1 else f"{group[0]}..{group[-1]}"
             for check in self._checks:
-                check(key, frame)
-            yield key, frame
+                check(label, frame)
+            yield group, frame
 
 
 class LakePartitions:
@@ -91,16 +120,9 @@ class LakePartitions:
         """Per key, each column's non-null rows, from the files' statistics (no data read)."""
         return self._non_null_rows([k for k in keys if k not in self.missing])
 
-    def chunks(self, max_rows: int) -> list[list[str]]:
-        """Consecutive keys grouped so each group holds at most ``max_rows`` rows (a key
-        larger than that is a group of its own): bounded memory, few calls per group."""
-        groups: list[list[str]] = []
-        size = 0
-        for key, rows in self.row_counts().items():
-            if groups and size + rows <= max_rows:
-                groups[-1].append(key)
-                size += rows
-            else:
-                groups.append([key])
-                size = rows
-        return groups
+    def chunks(self, max_rows: int, keys: Sequence[str] | None = None) -> list[list[str]]:
+        """Consecutive existing keys (of ``keys``, default all) grouped so each group holds
+        at most ``max_rows`` rows: bounded memory, few calls per group."""
+        counts = self.row_counts()
+        wanted = counts if keys is None else {k: counts[k] for k in keys if k in counts}
+        return consecutive_groups(wanted, max_rows)

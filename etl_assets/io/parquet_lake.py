@@ -195,16 +195,22 @@ def _remove_quietly(path: UPath) -> None:
         pass
 
 
-def _write_all(tables_by_target: Mapping[UPath, pa.Table]) -> list[_StagedFile]:
-    """Stage every file first, then rename them all: a failure while writing changes nothing."""
+def _stage_all(tables: Sequence[pa.Table], targets: Sequence[UPath]) -> list[_StagedFile]:
+    """Stage each table at its target; on a failure, remove what was staged and raise."""
     staged: list[_StagedFile] = []
     try:
-        for target, table in tables_by_target.items():
+        for table, target in zip(tables, targets, strict=True):
             staged.append(_stage(table, target))
     except BaseException:
         for file in staged:
             _remove_quietly(file.temporary)
         raise
+    return staged
+
+
+def _write_all(tables_by_target: Mapping[UPath, pa.Table]) -> list[_StagedFile]:
+    """Stage every file first, then rename them all: a failure while writing changes nothing."""
+    staged = _stage_all(list(tables_by_target.values()), list(tables_by_target))
     for file in staged:
         _commit(file)
     return staged
@@ -445,27 +451,31 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                 ),
                 allow_retries=False,
             )
-        # Day N is encoded and written in a thread (pyarrow releases the GIL) while day N+1
-        # is computed: at most two days in memory, and both cores busy.
+        # Group N is encoded and written in a thread (pyarrow releases the GIL) while group
+        # N+1 is computed: at most two groups in memory, and both cores busy.
         writes: list[concurrent.futures.Future] = []
         with ThreadPoolExecutor(max_workers=1) as writer:
             try:
-                for key, frame in daily.frames():
+                for group, frame in daily.frames():
                     table = frame_to_table(self._require_frame(frame, asset_key))
+                    pieces = [table]
                     if len(keys) > 1 or (context.definition_metadata or {}).get(PARTITION_EXPR):
                         # As for a split range: a row never lands in another day's file.
-                        self._split_backfill_output(context, asset_key, frame, table, [key])
-                    del frame
+                        pieces = self._split_backfill_output(
+                            context, asset_key, frame, table, group
+                        )
+                    del frame, table
                     if writes:
-                        writes[-1].result()  # one file in flight; a write error surfaces here
-                    target = lake_path(self.base_path, asset_key, key)
-                    writes.append(writer.submit(_stage, table, target))
-                staged = [write.result() for write in writes]
+                        writes[-1].result()  # one group in flight; a write error surfaces here
+                    targets = [lake_path(self.base_path, asset_key, key) for key in group]
+                    writes.append(writer.submit(_stage_all, pieces, targets))
+                staged = [file for write in writes for file in write.result()]
             except BaseException:
                 concurrent.futures.wait(writes)
-                for write in writes:  # _stage removes its own file when it fails
+                for write in writes:  # _stage_all removes its own files when it fails
                     if write.exception() is None:
-                        _remove_quietly(write.result().temporary)
+                        for file in write.result():
+                            _remove_quietly(file.temporary)
                 raise
         for file in staged:
             _commit(file)

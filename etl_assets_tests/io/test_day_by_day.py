@@ -54,8 +54,9 @@ def run(assets, lake: Path, instance, key_range=RANGE, partition_key=None):
     )
 
 
-def daily_orders(produce, **kwargs) -> dg.AssetsDefinition:
-    """bronze/orders returning DailyFrames over the run's days, each made by `produce`."""
+def daily_orders(produce, groups=None, **kwargs) -> dg.AssetsDefinition:
+    """bronze/orders returning DailyFrames over the run's days, each made by `produce`
+    (or, with `groups`, each group of days made by `produce(group)`)."""
 
     @dg.asset(
         key_prefix="bronze",
@@ -66,7 +67,11 @@ def daily_orders(produce, **kwargs) -> dg.AssetsDefinition:
         **kwargs,
     )
     def orders(context: dg.AssetExecutionContext):
-        return DailyFrames(list(context.partition_keys), produce, summary=lambda: {"made": 1})
+        if groups is not None:
+            return DailyFrames(list(context.partition_keys), produce, groups=groups)
+        return DailyFrames(
+            list(context.partition_keys), lambda group: produce(group[0]), lambda: {"made": 1}
+        )
 
     return orders
 
@@ -90,6 +95,27 @@ def test_each_day_is_produced_written_and_described(lake, instance):
     assert metadata["dagster/row_count"].value == 9
     assert metadata["rows_per_partition"].value == dict.fromkeys(DAYS, 3)
     assert metadata["made"].value == 1  # the producer's summary
+
+
+def test_small_days_computed_together_are_split_into_their_files(lake, instance):
+    calls = []
+
+    def produce(group: list[str]) -> pd.DataFrame:
+        calls.append(group)
+        return orders_for(*group, rows_per_day=2)
+
+    groups = [["2024-01-01", "2024-01-02"], ["2024-01-03"]]
+    result = run([daily_orders(produce, groups=groups)], lake, instance)
+
+    assert result.success
+    assert calls == groups
+    for day in DAYS:
+        pd.testing.assert_frame_equal(pd.read_parquet(orders_file(lake, day)), orders_for(day))
+
+
+def test_groups_must_cover_the_keys_in_order():
+    with pytest.raises(ValueError, match="cover the keys"):
+        DailyFrames(DAYS, lambda group: orders_for(*group), groups=[["2024-01-02"], DAYS[:1]])
 
 
 def test_a_failing_day_writes_nothing_and_keeps_the_old_files(lake, instance):
@@ -126,7 +152,7 @@ def test_the_days_must_be_the_runs(lake, instance):
         metadata=ORDERS_METADATA,
     )
     def orders(context: dg.AssetExecutionContext):
-        return DailyFrames(["2024-01-01"], lambda key: orders_for(key))
+        return DailyFrames(["2024-01-01"], lambda group: orders_for(*group))
 
     assert "return DailyFrames over exactly the run's partition keys" in failure_text(
         run([orders], lake, instance)
