@@ -155,18 +155,7 @@ def daily_sales(orders: pd.DataFrame) -> pd.DataFrame:
     Works on any number of days at once: a multi-day frame gives the same rows as
     per-day calls concatenated.
     """
-    lines = _product_lines(
-        orders,
-        [
-            "order_date",
-            "country",
-            "invoice_no",
-            "quantity",
-            "line_value",
-            "customer_id",
-            "is_cancellation",
-        ],
-    )
+    lines = _product_lines(orders, _line_columns("daily_sales"))
     kept = ~_flag(lines, "is_cancellation")
     # Mask instead of splitting the frame: one groupby gives every (day, country),
     # including those with only cancellations; sums of all-null groups are 0 and
@@ -218,9 +207,7 @@ def customer_rfm(orders: pd.DataFrame) -> pd.DataFrame:
     """
     _require(orders, ["order_date"])
     as_of = orders["order_date"].max() + pd.Timedelta(days=1)
-    lines = _product_lines(
-        orders, ["customer_id", "invoice_no", "order_date", "line_value", "is_cancellation"]
-    )
+    lines = _product_lines(orders, _line_columns("customer_rfm"))
     lines = lines[lines["customer_id"].notna().to_numpy(dtype=bool)]
     kept = ~_flag(lines, "is_cancellation")
     parts = pd.DataFrame(
@@ -264,10 +251,7 @@ def product_performance(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Data
     - ``revenue_rank``: 1 = highest revenue in the month; ties share the best rank
       (``rank(method="min")``), so ranks can skip (1, 2, 2, 4).
     """
-    lines = _product_lines(
-        orders,
-        ["order_date", "stock_code", "description", "quantity", "line_value", "is_cancellation"],
-    )
+    lines = _product_lines(orders, _line_columns("product_performance"))
     kept = ~_flag(lines, "is_cancellation")
     parts = pd.DataFrame(
         {
@@ -308,7 +292,7 @@ def cohort_retention(orders: pd.DataFrame) -> pd.DataFrame:
     the cohort; ``active_customers`` those active at that offset;
     ``retention_rate`` = active_customers / cohort_size, rounded to 4 decimals.
     """
-    lines = _product_lines(orders, ["customer_id", "order_date", "is_cancellation"])
+    lines = _product_lines(orders, _line_columns("cohort_retention"))
     active = (
         ~_flag(lines, "is_cancellation")
         & lines["customer_id"].notna().to_numpy(dtype=bool)
@@ -391,6 +375,11 @@ def _require(frame: pd.DataFrame, columns: list[str]) -> None:
 def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A boolean column as a numpy array; null counts as False."""
     return frame[column].fillna(False).to_numpy(dtype=bool)
+
+
+def _line_columns(mart: str) -> list[str]:
+    """The columns of a mart's product lines: what it reads but the product-line flag."""
+    return [column for column in ORDERS_COLUMNS[mart] if column != "is_non_product"]
 
 
 def _product_lines(orders: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
