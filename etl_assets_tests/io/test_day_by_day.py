@@ -241,3 +241,21 @@ def test_columns_metadata_reads_only_those_columns(lake, instance):
     assert result.success
     assert seen["columns"] == ["quantity"]
     assert pq.read_table(orders_file(lake, "2024-01-01")).num_columns == 3
+
+
+def test_non_null_rows_come_from_footers_or_from_the_column_without_statistics(tmp_path):
+    from upath import UPath
+
+    from etl_assets.io.parquet_lake import _non_null_rows
+
+    frame = pd.DataFrame({"a": pd.array(["x", None, "z"], dtype="string"), "b": [1.0, 2.0, None]})
+    with_stats, without = tmp_path / "with.parquet", tmp_path / "without.parquet"
+    frame.to_parquet(with_stats)
+    frame.to_parquet(without, write_statistics=False)
+
+    counts = _non_null_rows(
+        {"with": UPath(with_stats), "without": UPath(without)}, dg.AssetKey("x")
+    )
+
+    assert counts["with"] == {"a": 2, "b": 2}
+    assert counts["without"] == {"a": 2, "b": 2}
