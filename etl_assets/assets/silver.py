@@ -140,6 +140,7 @@ class _DayByDay:
         # day after is read in a thread (Parquet decoding releases the GIL) while one is cleaned.
         self._read: dict[str, Future] = {}
         self._reader = ThreadPoolExecutor(max_workers=1)
+        self._combined: SilverResult | None = None
 
     def _bronze_day(self, key: str) -> pd.DataFrame:
         if key not in self._read:
@@ -195,8 +196,12 @@ class _DayByDay:
         return result.clean
 
     def combined(self) -> SilverResult:
-        self._reader.shutdown(cancel_futures=True)
-        return combine_results(self.results)
+        """Every day's result as one; called once the days are written (by the output's
+        summary, then for the quarantine), computed once."""
+        if self._combined is None:
+            self._reader.shutdown(cancel_futures=True)
+            self._combined = combine_results(self.results)
+        return self._combined
 
 
 def _late(spec: SourceSpec) -> pd.Timedelta:
