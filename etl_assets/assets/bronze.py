@@ -42,7 +42,7 @@ def _read_file(
     try:
         data = landing.read_bytes(relative)
         read = _read_landing(data, relative, spec)
-        if read.unexpected_columns:
+        if read.unexpected_columns and spec.format != "json":  # JSON keeps them at once
             # Undeclared columns are kept in bronze as read (nothing is dropped); silver ignores
             # them until they are declared, and the landing_columns check names them (warn).
             read = _read_landing(data, relative, spec, keep=read.unexpected_columns)

@@ -56,13 +56,16 @@ class LandingFileError(Exception):
 class LandingRead:
     """A landing file as read: its frame and what is known about the bytes."""
 
-    frame: pd.DataFrame  # declared columns (string[pyarrow]), then _row_number, _read_error
+    # declared, then kept undeclared columns (strings); _row_number, _read_error
+    frame: pd.DataFrame
     sha256: str  # hex digest of the raw bytes
     size_bytes: int
     encoding: str
     invalid_encoding_rows: int
     malformed_rows: int  # rows whose _read_error is malformed_line
-    unexpected_columns: tuple[str, ...]  # in the header, not declared; not in the frame
+    # Not declared. CSV and Parquet leave them out of the frame (bronze reads again keeping
+    # them); JSON keeps them in it, after the declared columns.
+    unexpected_columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)

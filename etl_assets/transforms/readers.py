@@ -6,9 +6,10 @@ the whole read) and `_read_error` (always null here: a JSON or Parquet input tha
 be read is a clear failure, since its broken part cannot be traced to fields to keep).
 
 A declared column name may be a dotted path into nested objects (`properties.mag`).
-A record field that is neither declared nor listed under `ignore_fields` fails the read
-with its path and where it was first seen (in an API, usually a page in another schema):
-dropping it would lose data silently, and `ignore_fields` makes leaving it out a choice.
+A record field that is neither declared nor listed under `ignore_fields` is kept, as for an
+undeclared CSV column: a string column named by its path, after the declared ones, and
+listed in `unexpected_columns` (the `landing_columns` check names it). Dropping it would lose
+data silently; `ignore_fields` makes leaving it out a choice.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,8 @@ def read_json_records(
     sha256: str | None = None,
     size_bytes: int = 0,
 ) -> LandingRead:
-    """Records (objects), given page by page, flattened to the declared columns as strings.
+    """Records (objects), given page by page, flattened to the declared columns as strings,
+    then the undeclared fields' columns in the order first seen (null where a record lacks one).
 
     `pages` holds one list per API page (a file is one page); errors name the page and the
     record. `sha256` and `size_bytes` describe the raw bytes the records came from.
@@ -95,30 +97,27 @@ def read_json_records(
     expected = tuple(expected_columns)
     known = _known_paths(expected, ignore_fields)
     columns: dict[str, list] = {name: [] for name in expected}
-    unexpected: dict[str, str] = {}  # path -> where first seen
+    extra: dict[str, list] = {}  # undeclared path -> its values, one per record
     count = 0
     for page_number, records in enumerate(pages, start=1):
         for record_number, record in enumerate(records, start=1):
-            where = _where(len(pages), page_number, record_number)
             if not isinstance(record, dict):
+                where = _where(len(pages), page_number, record_number)
                 raise LandingFileError(
                     f"{source_file}: {where} is {_json_kind(record)}, not an object; every "
-                    "record must be a JSON object with the declared fields."
+                    f"record must be a JSON object with the fields declared in {declaration}."
                 )
-            for path in _unknown_paths(record, known, expected):
-                unexpected.setdefault(path, where)
             for name in expected:
                 columns[name].append(_as_text(_lookup(record, name)))
+            undeclared = dict(_undeclared_fields(record, known, expected))
+            for path in undeclared:
+                if path not in extra:
+                    extra[path] = [None] * count  # the records before had no such field
+            for path, values in extra.items():
+                values.append(_as_text(undeclared.get(path)))
             count += 1
-    if unexpected:
-        listed = ", ".join(f"{path} (first at {where})" for path, where in unexpected.items())
-        raise LandingFileError(
-            f"{source_file}: records have fields the declaration {declaration} does not know: "
-            f"{listed}. Declare them under columns:, or list them under ignore_fields: to "
-            "leave them out knowingly, then run again."
-        )
     frame = pd.DataFrame(
-        {name: pd.array(values, dtype=_STRING_DTYPE) for name, values in columns.items()}
+        {name: pd.array(values, dtype=_STRING_DTYPE) for name, values in (columns | extra).items()}
     )
     frame[ROW_NUMBER] = np.arange(1, count + 1, dtype=np.int64)
     frame[READ_ERROR] = pd.array([None] * count, dtype=_STRING_DTYPE)
@@ -129,7 +128,7 @@ def read_json_records(
         encoding=ENCODING,
         invalid_encoding_rows=0,
         malformed_rows=0,
-        unexpected_columns=(),
+        unexpected_columns=tuple(extra),
     )
 
 
@@ -179,16 +178,21 @@ def _known_paths(declared: Sequence[str], ignored: Iterable[str]) -> dict:
     return tree
 
 
-def _unknown_paths(record: dict, tree: dict, declared: Sequence[str], prefix: str = "") -> list:
-    unknown = []
+def _undeclared_fields(
+    record: dict, tree: dict, declared: Sequence[str], prefix: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """(path, value) of the fields neither declared nor ignored, the outermost unknown one."""
     for key, value in record.items():
         path = f"{prefix}{key}"
         if key not in tree:
             if path not in declared:  # a literal dotted key is declared whole
-                unknown.append(path)
-        elif tree[key] is not _LEAF and isinstance(value, dict):
-            unknown.extend(_unknown_paths(value, tree[key], declared, f"{path}."))
-    return unknown
+                yield path, value
+        elif tree[key] is _LEAF:
+            continue
+        elif isinstance(value, dict):
+            yield from _undeclared_fields(value, tree[key], declared, f"{path}.")
+        elif value is not None:
+            yield path, value  # a scalar or array where objects were declared: kept whole
 
 
 def _lookup(record: dict, name: str) -> Any:

@@ -51,19 +51,56 @@ def test_json_lines_are_read_too():
     assert price.isna().tolist() == [True, False] and price[1] == "3.10"
 
 
-def test_undeclared_field_fails_with_its_path_and_where():
-    data = json.dumps([{"id": 1}, {"id": 2, "discount": 0.1, "properties": {"depth": 3}}])
-    with pytest.raises(LandingFileError) as error:
-        read_json(data.encode())
-    message = str(error.value)
-    assert "discount (first at record 2)" in message
-    assert "properties.depth (first at record 2)" in message and "x.yaml" in message
+def test_undeclared_fields_are_kept_as_string_columns_and_reported():
+    records = [
+        {"id": 1, "properties": {"mag": 4.1}},
+        {"id": 2, "discount": 0.1, "properties": {"mag": 3, "depth": 3, "extra": {"a": [1]}}},
+        {"id": 3, "discount": None, "properties": "n/a"},  # a scalar where objects were declared
+    ]
+    read = read_json(json.dumps(records).encode())
+    kept = ["discount", "properties.depth", "properties.extra", "properties"]
+    assert read.unexpected_columns == tuple(kept)  # in the order first seen
+    frame = read.frame
+    assert list(frame.columns) == [*COLUMNS, *kept, "_row_number", "_read_error"]
+    assert all(frame[c].dtype == STRING for c in kept)
+    assert frame["discount"].tolist() == [pd.NA, "0.1", pd.NA]  # null where a record lacks it
+    assert frame["properties.depth"].tolist() == [pd.NA, "3", pd.NA]
+    assert frame["properties.extra"].tolist() == [pd.NA, '{"a":[1]}', pd.NA]  # compact JSON
+    assert frame["properties"].tolist() == [pd.NA, pd.NA, "n/a"]
+    assert frame["properties.mag"].tolist() == ["4.1", "3", pd.NA]
+    assert frame["_row_number"].tolist() == [1, 2, 3]
+
+
+def test_undeclared_fields_of_later_pages_are_null_on_earlier_ones():
+    read = read_json_records(
+        [[{"id": 1}], [{"id": 2, "label": "x"}]],
+        source_file="api",
+        expected_columns=("id",),
+        declaration="d",
+    )
+    assert read.unexpected_columns == ("label",)
+    assert read.frame["label"].tolist() == [pd.NA, "x"]
 
 
 def test_ignored_fields_are_left_out_knowingly():
     data = json.dumps([{"id": 1, "geometry": {"type": "Point"}, "properties": {"depth": 3}}])
     read = read_json(data.encode(), ignore_fields=("geometry", "properties.depth"))
     assert read.frame["id"].tolist() == ["1"]
+    assert read.unexpected_columns == ()  # left out, not reported
+    assert list(read.frame.columns) == [*COLUMNS, "_row_number", "_read_error"]
+
+
+def test_records_of_declared_columns_only_have_no_extras():
+    # The Postgres bronze passes rows keyed by the declared columns (dotted names whole).
+    read = read_json_records(
+        [[{"id": "1", "meta.colour": "red", "doc": {"a": 1}}]],
+        source_file="table",
+        expected_columns=("id", "meta.colour", "doc"),
+        declaration="d",
+    )
+    assert read.unexpected_columns == ()
+    assert read.frame["meta.colour"].tolist() == ["red"]
+    assert read.frame["doc"].tolist() == ['{"a":1}']
 
 
 def test_pages_are_named_in_errors():
@@ -79,7 +116,8 @@ def test_pages_are_named_in_errors():
         (b'[{"id": 1},', "not valid JSON"),
         (b'{"id": 1}\n{"id": \n', "line 2: not valid JSON"),
         (b'\xff[{"id": 1}]', "is not UTF-8"),
-        (b'[{"id": 1}, 5]', "record 2 is a number"),
+        (b'[{"id": 1}, 5]', "record 2 is a number, not an object"),
+        (b'{"id": 1}\n[1, 2]\n', "record 2 is an array, not an object"),
     ],
 )
 def test_broken_json_is_a_clear_failure(data, words):
