@@ -2,7 +2,7 @@
 
 etl-assets sample --out DIR [--start 2024-01-01 --days 30 --rows-per-day 20000 --seed 7]
                   [--postgres-url URL --postgres-schema public]   (seed table customers)
-etl-assets run [--first-day D --last-day D]
+etl-assets run [--from D --to D]   (also spelt --first-day, --last-day)
 etl-assets validate-sources [--dir DIR]
 etl-assets serve-sample-api [--port 8765 --host 127.0.0.1]
 """
@@ -10,6 +10,7 @@ etl-assets serve-sample-api [--port 8765 --host 127.0.0.1]
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import sys
@@ -78,28 +79,34 @@ def instance_home() -> Path:
     return home
 
 
+def _day(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: use YYYY-MM-DD") from None
+    if len(text) != 10:  # fromisoformat also takes 20240105; keys are YYYY-MM-DD
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: use YYYY-MM-DD")
+    return text
+
+
 def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from etl_assets.definitions import defs
-    from etl_assets.runner import NothingToRun, landed_days, run_pipeline
-    from etl_assets.settings import get_settings
+    from etl_assets.definitions import build_definitions
+    from etl_assets.runner import CannotRun, days_to_run, run_pipeline
+    from etl_assets.settings import SettingsError, get_settings
+    from etl_assets.sources import SourceDeclarationError
 
-    settings = get_settings()
-    days = landed_days(settings)
-    days = [
-        d
-        for d in days
-        if (not args.first_day or d >= args.first_day) and (not args.last_day or d <= args.last_day)
-    ]
+    try:
+        settings = get_settings()
+        # Built from this process's settings, not the code location's import-time ones.
+        defs = build_definitions(settings)
+        days = days_to_run(defs, settings, args.first_day, args.last_day)
+    except (CannotRun, SettingsError, SourceDeclarationError) as exc:
+        print(f"etl-assets run: {exc}", file=sys.stderr)
+        return 2
     with dg.DagsterInstance.from_config(str(instance_home())) as instance:
-        try:
-            summary = run_pipeline(
-                defs, settings, instance, days=days or None, log_level=args.log_level
-            )
-        except NothingToRun as exc:
-            print(f"etl-assets run: {exc}", file=sys.stderr)
-            return 2
+        summary = run_pipeline(defs, settings, instance, days=days, log_level=args.log_level)
     print(summary.table())
     return 0 if summary.success else 1
 
@@ -184,10 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(handler=_sample)
 
     run = commands.add_parser(
-        "run", help="materialize every asset for the landed days, headless, and summarise"
+        "run",
+        help="materialize every asset for the runnable days (landed files; daily HTTP "
+        "sources: every complete day), headless, and summarise",
     )
-    run.add_argument("--first-day", help="only days from this one, YYYY-MM-DD")
-    run.add_argument("--last-day", help="only days up to this one, YYYY-MM-DD")
+    run.add_argument(
+        "--from",
+        "--first-day",
+        dest="first_day",
+        type=_day,
+        metavar="DAY",
+        help="only days from this one, YYYY-MM-DD",
+    )
+    run.add_argument(
+        "--to",
+        "--last-day",
+        dest="last_day",
+        type=_day,
+        metavar="DAY",
+        help="only days up to this one, YYYY-MM-DD",
+    )
     run.add_argument(
         "--log-level",
         default="WARNING",

@@ -11,6 +11,10 @@
 Locally nothing runs by itself until an operator switches it on (in the UI, or
 `dagster schedule start` / `dagster sensor start`); in prod everything starts running.
 Failure alerts are on everywhere: a failure nobody hears of helps no one.
+
+Without a daily source (only undated sources: a catalogue, a Postgres table) the job is
+unpartitioned and `medallion_daily` runs every asset at 02:00; without a source read
+from landing files there is no landing sensor (it would watch nothing).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from etl_assets.automation.conditions import build_automation_sensor, with_autom
 from etl_assets.automation.executors import build_executor, with_backfill_policies
 from etl_assets.automation.jobs import medallion_job
 from etl_assets.automation.schedules import build_daily_schedule
-from etl_assets.automation.sensors import build_landing_sensor
+from etl_assets.automation.sensors import build_landing_sensor, watched_sources
 from etl_assets.settings import Settings
 from etl_assets.sources import SourceSpec
 
@@ -60,18 +64,29 @@ def build_automation(
     schedule_status = (
         dg.DefaultScheduleStatus.RUNNING if on_by_default else dg.DefaultScheduleStatus.STOPPED
     )
-    job = medallion_job()
-    return Automation(
-        jobs=[job],
-        schedules=[build_daily_schedule(job, schedule_status)],
-        sensors=[
+    # Dagster needs a partitioned job for a partitioned schedule: only daily sources give one.
+    partitioned = any(spec.is_daily for spec in specs)
+    job = medallion_job(partitioned)
+    landing_sensor = []
+    if watched_sources(specs):
+        landing_sensor.append(
             build_landing_sensor(
                 specs,
                 job,
                 partitions_def,
                 minimum_interval_seconds=settings.landing_sensor_interval_seconds,
                 default_status=sensor_status,
-            ),
+            )
+        )
+    return Automation(
+        jobs=[job],
+        schedules=[
+            build_daily_schedule(
+                job, schedule_status, partitioned=partitioned, timezone=settings.timezone
+            )
+        ],
+        sensors=[
+            *landing_sensor,
             build_automation_sensor(sensor_status),
             build_failure_alert_sensor(dg.DefaultSensorStatus.RUNNING),
         ],

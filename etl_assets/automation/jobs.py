@@ -7,10 +7,17 @@ import dagster as dg
 MEDALLION_JOB = "medallion"
 
 
-def medallion_job() -> dg.UnresolvedAssetJobDefinition:
-    """Every layer with its checks; run for one day, or a range as a single-run backfill."""
+def medallion_job(partitioned: bool = True) -> dg.UnresolvedAssetJobDefinition:
+    """Every layer with its checks; run for one day, or a range as a single-run backfill.
+
+    Without a daily source nothing is partitioned, and a run materializes every asset once.
+    """
     return dg.define_asset_job(
         MEDALLION_JOB,
         selection=dg.AssetSelection.all(),
-        description="Bronze, silver and gold with their checks, for a day or a range of days.",
+        description=(
+            "Bronze, silver and gold with their checks, for a day or a range of days."
+            if partitioned
+            else "Bronze, silver and gold with their checks (no source is daily: all at once)."
+        ),
     )

@@ -4,6 +4,10 @@ The partitions are days in the same timezone, so "yesterday" is the partition th
 two hours before. The run key is the day: a tick is never launched twice. When yesterday's
 file has not landed, the run fails naming the file and the failure alert says so; the
 landing sensor runs the day as soon as the file arrives.
+
+When no source is daily there is no partition: the schedule then runs every (undated)
+asset at the same hour, so a catalogue read from an API, which no landing file announces,
+is still refreshed once a day.
 """
 
 from __future__ import annotations
@@ -11,17 +15,37 @@ from __future__ import annotations
 import dagster as dg
 
 DAILY_SCHEDULE = "medallion_daily"
+CRON = "0 2 * * *"
 
 
 def build_daily_schedule(
-    job: dg.UnresolvedAssetJobDefinition, default_status: dg.DefaultScheduleStatus
-) -> dg.UnresolvedPartitionedAssetScheduleDefinition:
-    return dg.build_schedule_from_partitioned_job(
-        job,
+    job: dg.UnresolvedAssetJobDefinition,
+    default_status: dg.DefaultScheduleStatus,
+    *,
+    partitioned: bool = True,
+    timezone: str = "UTC",
+) -> dg.UnresolvedPartitionedAssetScheduleDefinition | dg.ScheduleDefinition:
+    if partitioned:  # the timezone is the partitions' own
+        return dg.build_schedule_from_partitioned_job(
+            job,
+            name=DAILY_SCHEDULE,
+            hour_of_day=2,
+            minute_of_hour=0,
+            default_status=default_status,
+            description="Every layer with its checks for yesterday's partition, at 02:00 in "
+            "the partitions' timezone (ETL_TIMEZONE).",
+        )
+
+    @dg.schedule(
         name=DAILY_SCHEDULE,
-        hour_of_day=2,
-        minute_of_hour=0,
+        job=job,
+        cron_schedule=CRON,
+        execution_timezone=timezone,
         default_status=default_status,
-        description="Every layer with its checks for yesterday's partition, at 02:00 in the "
-        "partitions' timezone (ETL_TIMEZONE).",
+        description="Every asset with its checks (no source is daily), at 02:00 in ETL_TIMEZONE.",
     )
+    def medallion_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        tick = context.scheduled_execution_time
+        return dg.RunRequest(run_key=tick.date().isoformat() if tick else None)
+
+    return medallion_daily
