@@ -4,8 +4,12 @@ Each materialization reads the rows whose watermark column is later than the wat
 recorded in the asset's last materialization (metadata `watermark`), and appends them, as a
 new batch, to the bronze frame stored by the previous one. Bronze therefore holds every
 version of every row ever extracted, each with its batch, like the landing files of a
-daily source; silver deduplicates on the business key.
+daily source; silver keeps the latest version of each business key (or, for a history,
+every version), see `transforms.silver.find_versions`.
 
+- `_row_number` numbers the rows of the whole log, not of one batch: a batch's rows follow
+  on from the last stored row, so (`_source_file`, `_row_number`) identifies one bronze row,
+  as silver's row accounting and quarantine require;
 - a re-run with nothing changed in the source reads no row and stores the same frame:
   idempotent;
 - when the lake holds no bronze yet (first run, or the lake was wiped), the whole table is
@@ -15,12 +19,13 @@ daily source; silver deduplicates on the business key.
 from __future__ import annotations
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from etl_assets.assets.common import frame_schema, stopwatch
 from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import LandingFileError, frame_bronze
+from etl_assets.transforms.bronze import ROW_NUMBER, LandingFileError, frame_bronze
 from etl_assets.transforms.readers import read_json_records
 
 WATERMARK_METADATA = "watermark"
@@ -34,6 +39,18 @@ def last_watermark(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None
     value = event.asset_materialization.metadata.get(WATERMARK_METADATA)
     text = getattr(value, "value", None)
     return text or None
+
+
+def _last_row_number(log: pd.DataFrame) -> int:
+    return int(log[ROW_NUMBER].max()) if len(log) else 0
+
+
+def _numbered_as_log(log: pd.DataFrame) -> pd.DataFrame:
+    """The stored log with unique row numbers. A log written before numbering continued
+    across batches restarts at 1 in each: renumber it once, in its (append) order."""
+    if log[ROW_NUMBER].is_unique:
+        return log
+    return log.assign(**{ROW_NUMBER: np.arange(1, len(log) + 1, dtype=np.int64)})
 
 
 def postgres_bronze(
@@ -74,9 +91,12 @@ def postgres_bronze(
             ingested_at=ingested_at,
             landing_date=None,
         )
+        if previous is not None:
+            previous = _numbered_as_log(previous)
         if previous is None:
             bronze = batch
         elif len(batch):
+            batch[ROW_NUMBER] = batch[ROW_NUMBER] + _last_row_number(previous)
             bronze = pd.concat([previous[batch.columns], batch], ignore_index=True)
         else:
             bronze = previous

@@ -31,7 +31,7 @@ from etl_assets.quality.types import dataframe_type
 from etl_assets.resources import PiiKey
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook
-from etl_assets.transforms.history import build_scd2
+from etl_assets.transforms.history import build_scd2, scd2_from_versions
 from etl_assets.transforms.rules import apply_row_rules, describe_rule
 from etl_assets.transforms.silver import (
     SilverResult,
@@ -40,6 +40,7 @@ from etl_assets.transforms.silver import (
     quarantine_schema,
     rows_of_days,
     silver_schema,
+    versioned_by,
 )
 
 LINEAGE_COLUMNS = ("_source_file", "_batch_id", "_row_number", "_landing_date")
@@ -83,9 +84,23 @@ def _silver_lineage(spec: SourceSpec, columns: list[str]) -> dg.TableColumnLinea
             dict.fromkeys([(bronze, day_source), (bronze, "_landing_date")])
         )
     if spec.is_history:
+        watermark = versioned_by(spec)
+        when = raw_of[watermark] if watermark else "_landing_date"
         for column in ("valid_from", "valid_to", "is_current"):
-            deps[column] = [(bronze, "_landing_date")]
+            deps[column] = [(bronze, when)]
     return column_lineage(deps)
+
+
+def _history(spec: SourceSpec, clean: pd.DataFrame) -> pd.DataFrame:
+    """The type-2 history: from daily snapshots, or from the versions a watermark read."""
+    watermark = versioned_by(spec)
+    if watermark:
+        return scd2_from_versions(
+            clean, key=spec.business_key, tracked=spec.history_tracked, valid_from=watermark
+        )
+    return build_scd2(
+        clean, key=spec.business_key, tracked=spec.history_tracked, day_column=spec.partition_column
+    )
 
 
 def _operator_metadata(result: SilverResult, seconds: float) -> dict:
@@ -95,6 +110,7 @@ def _operator_metadata(result: SilverResult, seconds: float) -> dict:
         "rows_rejected": len(result.quarantine),
         "duplicates_removed": result.duplicates_removed,
         "late_rows": result.late_rows,
+        "versions_superseded": result.superseded,
         "reject_reasons": dg.MetadataValue.json(rejects),
         "seconds": seconds,
     }
@@ -293,12 +309,7 @@ def build_silver_assets(
             result = outcome.result
             clean = result.clean
             if spec.is_history:
-                clean = build_scd2(
-                    result.clean,
-                    key=spec.business_key,
-                    tracked=spec.history_tracked,
-                    day_column=spec.partition_column,
-                )
+                clean = _history(spec, result.clean)
         metadata = _operator_metadata(result, timing["seconds"])
         if spec.is_history:
             metadata["versions"] = len(clean)

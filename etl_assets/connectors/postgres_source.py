@@ -3,7 +3,9 @@
 `PostgresSource.extract` returns the rows whose watermark column is later than the last
 watermark (all rows the first time), as records of strings (every value cast to text by
 Postgres, so bronze keeps the values exactly as the database prints them), ordered by the
-watermark, plus the new watermark: the greatest value read, as text.
+watermark (then by their text, so that the order is the same on every read), plus the new
+watermark: the greatest value read, as text. Bronze appends them as a new batch; silver keeps
+the latest version of each business key (see docs/warehouse.md).
 
 The DSN comes from the variable the declaration names (`postgres.url_env`), read at run time
 through dagster.EnvVar; only its redacted form appears in messages and metadata.
@@ -110,7 +112,12 @@ class PostgresSource(dg.ConfigurableResource):
             # The text is cast to the column's own type by Postgres (an untyped literal).
             query += sql.SQL(" WHERE {} > %s").format(sql.Identifier(spec.watermark))
             params = (watermark,)
-        query += sql.SQL(" ORDER BY {} NULLS FIRST").format(sql.Identifier(spec.watermark))
+        # Then by every column read: rows sharing a watermark come in one order on every
+        # read, so a batch's rows, checksum and batch id depend on the data alone.
+        query += sql.SQL(" ORDER BY {} NULLS FIRST, {}").format(
+            sql.Identifier(spec.watermark),
+            sql.SQL(", ").join(sql.Literal(i) for i in range(1, len(columns) + 1)),
+        )
         cursor.execute(query, params or None)
         records = []
         while batch := cursor.fetchmany(self.fetch_rows):

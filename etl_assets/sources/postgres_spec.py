@@ -11,6 +11,9 @@ No dagster import here: the Postgres source connector reads this model.
       url_env: ETL_CRM_URL           # an ETL_..._URL variable holding the libpq DSN (secret)
       table: crm.customers           # [schema.]table
       watermark: updated_at          # a declared column; rows with a later value are new
+
+The watermark also orders the versions of a row that bronze logs: silver keeps the latest
+one of each business key (`transforms.silver.versioned_by`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,13 @@
 
 `clean_source` is driven only by the source's declaration (`SourceSpec`). Every bronze row
 assigned to the requested days ends in exactly one place: the clean frame, the quarantine
-(with one reason), or the count of exact duplicates removed.
+(with one reason), or the count of duplicates removed.
+
+Duplicates: for most sources the first row of a business key (in file order) is kept, a
+later equal row is removed and a later different one is a conflict. A source read by a
+watermark (connector postgres) logs every version of a row in bronze: there the latest
+version wins (`find_versions`), older ones are removed as superseded, and only two rows
+with the same key, watermark and batch that differ conflict.
 
 How it stays fast on ten million rows: each column is dictionary-encoded once (Arrow), all
 standardising, casting and rule checks run on its distinct values, and rows only carry
@@ -91,6 +97,9 @@ class SilverResult:
     # a range of days can be accounted for one day at a time.
     rows_in_by_day: dict[pd.Timestamp, int] = field(default_factory=dict)
     duplicates_by_day: dict[pd.Timestamp, int] = field(default_factory=dict)
+    # Of duplicates_removed: older versions of a key that a later one replaced (sources
+    # read by a watermark, see `versioned_by`); the rest are exact duplicates.
+    superseded: int = 0
 
 
 # --------------------------------------------------------------------------- schemas
@@ -540,9 +549,10 @@ def _first_failing(rules: list[Rule], n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Duplicates:
-    removed: np.ndarray  # run positions of exact duplicates, dropped
+    removed: np.ndarray  # run positions dropped: exact duplicates (or superseded versions)
     conflicting: np.ndarray  # run positions sharing a kept row's key with other values
     kept_for_conflicting: np.ndarray  # the kept row each conflicting row collides with
+    superseded: int = 0  # of `removed`: older versions of a key (sources read by watermark)
 
 
 HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd, so the mixing loses no information
@@ -591,6 +601,22 @@ def _first_of_group(ids: np.ndarray) -> np.ndarray:
     return first
 
 
+def _differs_from_kept(codes: Iterator[np.ndarray], kept: np.ndarray) -> np.ndarray:
+    """Per row: does any of the code columns differ from the row at `kept`."""
+    differs = np.zeros(len(kept), dtype=bool)
+    for column in codes:
+        differs |= column != column[kept]
+    return differs
+
+
+def _first_of_key(key_codes: Callable[[], Iterator[np.ndarray]], length: int) -> np.ndarray:
+    """For each row, the index of the first row with the same key codes."""
+    kept_index = _first_of_group(_key_hash(key_codes(), length))
+    if _differs_from_kept(key_codes(), kept_index).any():  # a hash collision: go exact
+        kept_index = _first_of_group(_exact_ids(key_codes(), length))
+    return kept_index
+
+
 def find_duplicates(
     casts: dict[str, CastColumn], day: np.ndarray | None, passing: np.ndarray, spec: SourceSpec
 ) -> Duplicates:
@@ -606,24 +632,80 @@ def find_duplicates(
         if day is not None:
             yield pd.factorize(day[passing])[0]
 
-    def differs_from_kept(codes: Iterator[np.ndarray], kept: np.ndarray) -> np.ndarray:
-        differs = np.zeros(len(passing), dtype=bool)
-        for column in codes:
-            differs |= column != column[kept]
-        return differs
-
-    kept_index = _first_of_group(_key_hash(key_codes(), len(passing)))
-    if differs_from_kept(key_codes(), kept_index).any():  # a hash collision: go exact
-        kept_index = _first_of_group(_exact_ids(key_codes(), len(passing)))
+    kept_index = _first_of_key(key_codes, len(passing))
     is_later = kept_index != np.arange(len(passing))
     conflicting = np.zeros(len(passing), dtype=bool)
     if _can_conflict(spec):
         values = (casts[t].codes[passing] for t in spec.target_columns)
-        conflicting = is_later & differs_from_kept(values, kept_index)
+        conflicting = is_later & _differs_from_kept(values, kept_index)
     return Duplicates(
         removed=passing[is_later & ~conflicting],
         conflicting=passing[conflicting],
         kept_for_conflicting=passing[kept_index[conflicting]],
+    )
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def versioned_by(spec: SourceSpec) -> str | None:
+    """The silver column ordering the versions of a business key, for a source whose bronze
+    logs every version it extracted (connector postgres: its watermark); else None."""
+    if spec.postgres is None or not spec.business_key:
+        return None
+    return next(c.target for c in spec.columns if c.name == spec.postgres.watermark)
+
+
+def _latest_first(
+    bronze: pd.DataFrame, rows: BronzeRows, watermark: CastColumn, positions: np.ndarray
+) -> np.ndarray:
+    """`positions` ordered latest version first: the later watermark (a null is the oldest),
+    then the later batch (`_ingested_at`), then the later row of the log (`_row_number`)."""
+    rank, _ = pd.factorize(watermark.values, sort=True)  # distinct values: rank, null -1
+    ingested = pd.DatetimeIndex(pd.to_datetime(bronze["_ingested_at"], utc=True))
+    keys = (
+        rows.numbers("_row_number")[positions],
+        ingested.as_unit("ns").asi8[rows.rows[positions]],
+        rank[watermark.codes[positions]],
+    )
+    return positions[np.lexsort(keys)[::-1]]  # the last key sorts first; all descending
+
+
+def find_versions(
+    casts: dict[str, CastColumn],
+    passing: np.ndarray,
+    batch: np.ndarray,
+    spec: SourceSpec,
+    watermark: str,
+) -> Duplicates:
+    """Among `passing` run positions (latest version first) of a versioned source, the rows
+    that a row before them supersedes: same business key, or for a history same key and
+    watermark (each other version becomes a history row). A row with the superseding row's
+    watermark and batch but other values is a true conflict (the source holds two rows for
+    one key at one time); the others are removed: older versions and exact repeats."""
+    empty = np.array([], dtype=np.int64)
+    if len(passing) == 0:
+        return Duplicates(empty, empty, empty)
+    key = [*spec.business_key, watermark] if spec.is_history else list(spec.business_key)
+
+    def key_codes() -> Iterator[np.ndarray]:
+        for target in key:
+            yield casts[target].codes[passing]
+
+    kept_index = _first_of_key(key_codes, len(passing))
+    kept = passing[kept_index]
+    is_later = kept_index != np.arange(len(passing))
+    values = (casts[t].codes[passing] for t in spec.target_columns)
+    differs = _differs_from_kept(values, kept_index)
+    stamp = casts[watermark].codes
+    same_version = (stamp[passing] == stamp[kept]) & (batch[passing] == batch[kept])
+    conflicting = is_later & differs & same_version
+    removed = is_later & ~conflicting
+    return Duplicates(
+        removed=passing[removed],
+        conflicting=passing[conflicting],
+        kept_for_conflicting=kept[conflicting],
+        superseded=int((removed & differs).sum()),
     )
 
 
@@ -823,7 +905,14 @@ def clean_source(
     rules = _rules(rows, spec, casts, assigned)
     reason_index = _first_failing(rules, len(rows))
     order = _output_order(rows, assigned.day)
-    duplicates = find_duplicates(casts, assigned.day, order[reason_index[order] < 0], spec)
+    passing = order[reason_index[order] < 0]
+    watermark = versioned_by(spec)
+    if watermark is None:
+        duplicates = find_duplicates(casts, assigned.day, passing, spec)
+    else:  # bronze logs every version of a key: the latest wins, not the first read
+        batch = pd.factorize(rows.frame["_batch_id"])[0][rows.rows]
+        passing = _latest_first(bronze, rows, casts[watermark], passing)
+        duplicates = find_versions(casts, passing, batch, spec, watermark)
     reason_index[duplicates.conflicting] = len(rules)
 
     dropped = np.zeros(len(rows), dtype=bool)
@@ -857,6 +946,7 @@ def clean_source(
         duplicates_by_day=_count_by_day(
             None if assigned.day is None else assigned.day[duplicates.removed]
         ),
+        superseded=duplicates.superseded,
     )
 
 
@@ -901,4 +991,5 @@ def combine_results(results: Sequence[SilverResult]) -> SilverResult:
         late_rows=sum(r.late_rows for r in results),
         rows_in_by_day={d: n for r in results for d, n in r.rows_in_by_day.items()},
         duplicates_by_day={d: n for r in results for d, n in r.duplicates_by_day.items()},
+        superseded=sum(r.superseded for r in results),
     )

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from etl_assets.transforms.history import build_scd2
+from etl_assets.transforms.history import build_scd2, scd2_from_versions
 
 NAT = pd.NaT
 STRING = "string[pyarrow]"
@@ -211,3 +211,72 @@ def test_two_rows_for_one_key_and_day_are_refused():
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match="country"):
         scd2(snapshots([(1, "h1", "France", "2024-01-01")]).drop(columns="country"))
+
+
+# ------------------------------------------------------- from versions (read by watermark)
+
+
+def from_versions(rows):
+    """rows: (customer_id, email_hash, country, updated_at), one per version read."""
+    frame = snapshots(rows).rename(columns={"snapshot_date": "updated_at"})
+    return scd2_from_versions(
+        frame, key=["customer_id"], tracked=["email_hash", "country"], valid_from="updated_at"
+    )
+
+
+def test_versions_chain_by_watermark_and_a_quiet_key_stays_current():
+    result = from_versions(
+        [
+            (2, "h2", "Spain", "2024-01-01 08:00:00"),
+            (1, "h1", "France", "2024-01-01 08:00:00"),
+            (1, "h1", "Iceland", "2024-01-03 09:30:00"),
+            (1, "h1", "France", "2024-01-02 10:00:00"),  # rows come in any order
+            (1, "h9", "France", "2024-01-02 10:00:01"),
+        ]
+    )
+    expected = history(
+        [
+            (1, "h1", "France", "2024-01-01 08:00:00", "2024-01-02 10:00:01", False),
+            (1, "h9", "France", "2024-01-02 10:00:01", "2024-01-03 09:30:00", False),
+            (1, "h1", "Iceland", "2024-01-03 09:30:00", NAT, True),
+            # key 2 has no row in the later batches: unchanged, not gone (unlike a snapshot)
+            (2, "h2", "Spain", "2024-01-01 08:00:00", NAT, True),
+        ]
+    )
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_a_version_changing_only_untracked_columns_continues_and_a_change_back_is_new():
+    result = from_versions(
+        [
+            (1, "h1", "France", "2024-01-01"),
+            (1, "h1", "France", "2024-01-02"),  # say the phone changed: not tracked
+            (1, "h1", "Spain", "2024-01-03"),
+            (1, "h1", "France", "2024-01-04"),
+        ]
+    )
+    expected = history(
+        [
+            (1, "h1", "France", "2024-01-01", "2024-01-03", False),
+            (1, "h1", "Spain", "2024-01-03", "2024-01-04", False),
+            (1, "h1", "France", "2024-01-04", NAT, True),
+        ]
+    )
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_versions_refuse_two_rows_for_one_key_and_watermark_and_a_non_datetime():
+    with pytest.raises(ValueError, match="one row per key and updated_at"):
+        from_versions([(1, "h1", "France", "2024-01-01"), (1, "h2", "France", "2024-01-01")])
+    frame = pd.DataFrame({"customer_id": [1], "country": ["France"], "version": [7]})
+    with pytest.raises(ValueError, match="must be a datetime"):
+        scd2_from_versions(frame, key=["customer_id"], tracked=["country"], valid_from="version")
+    empty = snapshots([(1, "h1", "France", "2024-01-01")]).iloc[:0]
+    result = scd2_from_versions(
+        empty, key=["customer_id"], tracked=["country"], valid_from="snapshot_date"
+    )
+    assert len(result) == 0 and list(result.columns)[-3:] == [
+        "valid_from",
+        "valid_to",
+        "is_current",
+    ]
