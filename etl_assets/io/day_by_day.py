@@ -90,7 +90,7 @@ class LakePartitions:
         self,
         keys: Sequence[str],
         missing: Sequence[str],
-        read: Callable[[Sequence[str], Sequence[str] | None], pd.DataFrame],
+        read: Callable[[Sequence[str], Sequence[str] | None, bool], pd.DataFrame],
         rows: Callable[[Sequence[str]], dict[str, int]],
         non_null_rows: Callable[[Sequence[str]], dict[str, dict[str, int]]],
     ):
@@ -106,11 +106,16 @@ class LakePartitions:
         return [key for key in self.keys if key not in missing]
 
     def read(
-        self, keys: Sequence[str] | None = None, columns: Sequence[str] | None = None
+        self,
+        keys: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+        strings_as_categories: bool = False,
     ) -> pd.DataFrame:
-        """The rows of ``keys`` (default: all) that have a file, concatenated in key order."""
+        """The rows of ``keys`` (default: all) that have a file, concatenated in key order;
+        ``strings_as_categories``: string columns as categoricals (cheaper to read and to
+        group when only their distinct values matter)."""
         wanted = self.existing if keys is None else [k for k in keys if k not in self.missing]
-        return self._read(wanted, columns)
+        return self._read(wanted, columns, strings_as_categories)
 
     def row_counts(self) -> dict[str, int]:
         """Rows per existing partition, from the files' footers (no data read)."""

@@ -267,10 +267,15 @@ def _days(stamps: pd.DatetimeIndex) -> list[str]:
 # ------------------------------------------------------------------ reading files
 
 
-def _open(path: UPath) -> pq.ParquetFile:
+def _open(path: UPath, **options) -> pq.ParquetFile:
     if _is_local(path):
-        return pq.ParquetFile(path.path)
-    return pq.ParquetFile(path.path, filesystem=path.fs)
+        return pq.ParquetFile(path.path, **options)
+    return pq.ParquetFile(path.path, filesystem=path.fs, **options)
+
+
+def _string_columns(schema: pa.Schema, columns: Sequence[str]) -> list[str]:
+    types = [(c, schema.field(c).type) for c in columns]
+    return [c for c, t in types if pa.types.is_string(t) or pa.types.is_large_string(t)]
 
 
 def _read_file(
@@ -278,16 +283,23 @@ def _read_file(
     asset_key: dg.AssetKey,
     partition_key: str | None,
     columns: Sequence[str] | None = None,
+    strings_as_categories: bool = False,
 ) -> pa.Table:
     """Read one Parquet file (or those of ``columns`` it has); an unreadable file becomes an
-    actionable Failure."""
+    actionable Failure. ``strings_as_categories``: string columns come as dictionaries (pandas
+    categoricals) decoded from the files' dictionary pages, without a Python string per row."""
     try:
         with _open(path) as parquet_file:
-            if columns is None:
+            if columns is None and not strings_as_categories:
                 return parquet_file.read()
             # Columns the file lacks are left out, as a whole read would: the reader reports them.
-            present = set(parquet_file.schema_arrow.names)
-            columns = [c for c in columns if c in present]
+            present = parquet_file.schema_arrow.names
+            columns = present if columns is None else [c for c in columns if c in present]
+            if not strings_as_categories:
+                return parquet_file.read(columns=list(columns), use_pandas_metadata=True)
+            strings = _string_columns(parquet_file.schema_arrow, columns)
+            metadata = parquet_file.metadata
+        with _open(path, metadata=metadata, read_dictionary=strings) as parquet_file:
             return parquet_file.read(columns=list(columns), use_pandas_metadata=True)
     except (pa.ArrowException, OSError) as error:
         what = _describe(asset_key)
@@ -304,15 +316,20 @@ def _read_file(
 
 
 def _read_partition_files(
-    paths: Mapping[str, UPath], asset_key: dg.AssetKey, columns: Sequence[str] | None = None
+    paths: Mapping[str, UPath],
+    asset_key: dg.AssetKey,
+    columns: Sequence[str] | None = None,
+    strings_as_categories: bool = False,
 ) -> list[pa.Table]:
     """Read the files in the mapping's order; in parallel, since object stores are slow per file."""
+
+    def read(item: tuple[str, UPath]) -> pa.Table:
+        return _read_file(item[1], asset_key, item[0], columns, strings_as_categories)
+
     if len(paths) <= 1:
-        return [_read_file(path, asset_key, key, columns) for key, path in paths.items()]
+        return [read(item) for item in paths.items()]
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
-        return list(
-            pool.map(lambda item: _read_file(item[1], asset_key, item[0], columns), paths.items())
-        )
+        return list(pool.map(read, paths.items()))
 
 
 def _non_null_rows(paths: Mapping[str, UPath], asset_key: dg.AssetKey) -> dict[str, dict[str, int]]:
@@ -576,8 +593,11 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
             return LakePartitions(
                 keys,
                 missing,
-                read=lambda wanted, wanted_columns: self._read_partitions(
-                    asset_key, wanted, wanted_columns if wanted_columns is not None else columns
+                read=lambda wanted, wanted_columns, categories: self._read_partitions(
+                    asset_key,
+                    wanted,
+                    wanted_columns if wanted_columns is not None else columns,
+                    categories,
                 ),
                 rows=lambda wanted: _row_counts(self._paths(asset_key, wanted), asset_key),
                 non_null_rows=lambda wanted: _non_null_rows(
@@ -637,9 +657,14 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         return keys, missing
 
     def _read_partitions(
-        self, asset_key: dg.AssetKey, keys: Sequence[str], columns: Sequence[str] | None
+        self,
+        asset_key: dg.AssetKey,
+        keys: Sequence[str],
+        columns: Sequence[str] | None,
+        strings_as_categories: bool = False,
     ) -> pd.DataFrame:
-        tables = _read_partition_files(self._paths(asset_key, keys), asset_key, columns)
+        paths = self._paths(asset_key, keys)
+        tables = _read_partition_files(paths, asset_key, columns, strings_as_categories)
         if not tables:
             return pd.DataFrame()
         table = _concat(tables, asset_key)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from etl_assets.quality import gx_overhead
 from etl_assets.quality.expectations import Expectation
 
 SAMPLE_SIZE = 5  # unexpected values shown per expectation and partition
@@ -127,6 +128,7 @@ class _Runtime:
             ProgressBarsConfig,
         )
 
+        gx_overhead.install()
         self.gx = gx
         self.context = gx.get_context(
             mode="ephemeral",
@@ -156,7 +158,7 @@ class _Runtime:
     def validate(self, frame: pd.DataFrame, expectations: list) -> dict[str, Any]:
         """Validate `frame` (RangeIndex) against the expectations; results by check name."""
         suite = self.gx.ExpectationSuite(name="etl_assets", expectations=expectations)
-        with self.lock:
+        with self.lock, gx_overhead.memoized_configurations():
             batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
             result = batch.validate(
                 suite,
@@ -250,16 +252,41 @@ class _Distinct:
 
 
 def _distinct(values: pd.Series) -> _Distinct:
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype=values.dtype) if len(uniques) else values.iloc[:0]
-    distinct = distinct.reset_index(drop=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the codes are there already
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        distinct = _plain_categories(values.cat.categories)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        distinct = pd.Series(uniques, dtype=values.dtype) if len(uniques) else values.iloc[:0]
+        distinct = distinct.reset_index(drop=True)
     null_code = None
     if (codes < 0).any():
         null_code = len(distinct)
-        null = pd.Series([None], dtype=values.dtype)
+        null = pd.Series([None], dtype=distinct.dtype)
         distinct = pd.concat([distinct, null], ignore_index=True)
         codes = np.where(codes < 0, null_code, codes)
     return _Distinct(distinct, codes, null_code)
+
+
+def _plain_categories(categories: pd.Index) -> pd.Series:
+    """A categorical's categories as the column they came from: strings read from Parquet
+    dictionaries are shown to great_expectations as `string[pyarrow]`, like a plain read."""
+    values = pd.Series(categories)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        return values.astype(pd.StringDtype("pyarrow"))
+    return values
+
+
+def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with categorical columns turned back into their categories' values."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return frame
+    plain = frame.copy(deep=False)
+    for column in categorical:
+        values = plain[column]
+        plain[column] = values.astype(_plain_categories(values.cat.categories).dtype)
+    return plain
 
 
 class _Columns:
@@ -357,21 +384,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _key_codes(columns: _Columns, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One int64 per distinct combination of the columns (a null is a value of its own),
-    and whether all of them are null on the row."""
+def _key_codes(
+    columns: _Columns, names: Sequence[str], partitions: Partitions
+) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 per distinct combination of the columns and the partition (a null is a
+    value of its own; duplicates only count within a partition), and whether all of the
+    columns are null on the row."""
     rows = len(columns.frame)
     ids = np.zeros(rows, dtype=np.int64)
     all_null = np.ones(rows, dtype=bool)
     width_so_far = 1
+    parts = [(partitions.of_row, partitions.count)]
     for name in names:
         distinct = columns.distinct(name)
         all_null &= distinct.codes == (-1 if distinct.null_code is None else distinct.null_code)
-        width = max(len(distinct.values), 1)
+        parts.append((distinct.codes, max(len(distinct.values), 1)))
+    for codes, width in parts:
         if width_so_far * width >= 2**62:  # renumber before the combined id can overflow
             ids, seen = pd.factorize(ids)
             width_so_far = max(len(seen), 1)
-        ids = ids * width + distinct.codes
+        ids = ids * width + codes
         width_so_far *= width
     return ids, all_null
 
@@ -379,10 +411,10 @@ def _key_codes(columns: _Columns, names: Sequence[str]) -> tuple[np.ndarray, np.
 def _unique_rule(columns: _Columns, rule: Expectation, partitions: Partitions) -> list[Outcome]:
     ge = runtime()
     frame = columns.frame
-    ids, all_null = _key_codes(columns, rule.columns)
-    ids, _ = pd.factorize(ids * partitions.count + partitions.of_row)  # duplicates per partition
-    # int64 when no key is all null (faster in great_expectations); else floats with NaN
-    keys = ids if not all_null.any() else np.where(all_null, np.nan, ids.astype(np.float64))
+    ids, all_null = _key_codes(columns, rule.columns, partitions)
+    keys = ids  # int64 when no key is all null (faster in great_expectations)
+    if all_null.any():  # else floats with NaN: renumbered first, so each id is exact as a float
+        keys = np.where(all_null, np.nan, pd.factorize(ids)[0].astype(np.float64))
     key_rule = Expectation(rule.name, "expect_column_values_to_be_unique", {}, rule.severity)
     result = ge.validate(
         pd.DataFrame({KEY_COLUMN: keys}),
@@ -413,7 +445,7 @@ def _row_values(frame: pd.DataFrame, columns: Sequence[str], row: int) -> Any:
 def _row_rule(frame: pd.DataFrame, rule: Expectation, partitions: Partitions) -> list[Outcome]:
     ge = runtime()
     columns = list(dict.fromkeys(rule.columns))
-    rows = frame[columns].reset_index(drop=True)
+    rows = plain_columns(frame[columns].reset_index(drop=True))
     result = ge.validate(rows, [ge.expectation(rule)])[rule.name]
     error = _raised(result)
     if error:

@@ -259,3 +259,36 @@ def test_non_null_rows_come_from_footers_or_from_the_column_without_statistics(t
 
     assert counts["with"] == {"a": 2, "b": 2}
     assert counts["without"] == {"a": 2, "b": 2}
+
+
+def test_strings_read_as_categories_hold_the_same_values(tmp_path):
+    """Strings from the Parquet dictionaries: the same values and nulls as a plain read, over
+    files whose dictionaries differ; other columns unchanged."""
+    from upath import UPath
+
+    from etl_assets.io.parquet_lake import _concat, _read_partition_files
+
+    days = {
+        "d1": pd.DataFrame(
+            {"s": pd.array(["b", None, "a", "b"], dtype="string[pyarrow]"), "n": [1, 2, 3, 4]}
+        ),
+        "d2": pd.DataFrame({"s": pd.array(["c", "a"], dtype="string[pyarrow]"), "n": [5, 6]}),
+    }
+    paths = {}
+    for key, frame in days.items():
+        paths[key] = UPath(tmp_path / f"{key}.parquet")
+        frame.to_parquet(paths[key].path)
+    key = dg.AssetKey("x")
+
+    plain = _concat(_read_partition_files(paths, key, ["s", "n"]), key).to_pandas()
+    tables = _read_partition_files(paths, key, ["s", "n"], strings_as_categories=True)
+    categorical = _concat(tables, key).to_pandas()
+
+    assert isinstance(categorical["s"].dtype, pd.CategoricalDtype)
+    assert categorical["n"].dtype == plain["n"].dtype
+    assert categorical["s"].astype(object).where(categorical["s"].notna(), None).tolist() == [
+        "b", None, "a", "b", "c", "a"
+    ]
+    pd.testing.assert_series_equal(
+        categorical["s"].astype("string[pyarrow]"), plain["s"], check_dtype=False
+    )

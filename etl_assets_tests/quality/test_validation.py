@@ -143,3 +143,43 @@ def test_empty_partitions_pass_vacuously_except_row_counts():
                             severity="warn")]
     [[not_null, row_count]] = validate_partitions(frame, rules, Partitions.single(0))
     assert not_null.success and not row_count.success and row_count.observed_value == 0
+
+
+def test_categorical_columns_give_the_same_outcomes(frame_and_partitions):
+    """The checks read strings as categoricals (from the Parquet dictionaries): every rule,
+    sample included, must come out as on the plain columns."""
+    frame, partitions = frame_and_partitions
+    categorical = frame.astype({"s": "category", "k2": "category"})
+    plain = validate_partitions(frame, RULES, partitions)
+    from_categories = validate_partitions(categorical, RULES, partitions)
+    for mine, theirs in zip(plain, from_categories, strict=True):
+        for a, b in zip(mine, theirs, strict=True):
+            assert (a.success, a.unexpected_count, a.missing_count, a.sample, a.exception) == (
+                b.success, b.unexpected_count, b.missing_count, b.sample, b.exception
+            ), a.expectation.name
+
+
+def test_memoized_configurations_change_no_result(frame_and_partitions):
+    """gx_overhead builds an expectation's configuration once per validation: the results
+    equal great_expectations' own, run with the cache off."""
+    from etl_assets.quality import gx_overhead
+
+    frame, _ = frame_and_partitions
+    ge = runtime()
+    rules = [r for r in RULES if r.kind.scope != "table"]
+
+    def validate(memoized: bool) -> dict:
+        suite = ge.gx.ExpectationSuite(name="t", expectations=[ge.expectation(r) for r in rules])
+        batch = ge.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        if memoized:
+            with gx_overhead.memoized_configurations():
+                result = batch.validate(suite, result_format="COMPLETE")
+        else:
+            result = batch.validate(suite, result_format="COMPLETE")
+        return {
+            r.expectation_config.meta["check"]: (r.success, r.result.get("unexpected_index_list"))
+            for r in result.results
+        }
+
+    assert gx_overhead._configurations is not None  # installed by runtime()
+    assert validate(memoized=True) == validate(memoized=False)
