@@ -18,6 +18,43 @@ def _differs(current: pd.Series, previous: pd.Series) -> np.ndarray:
     return ~(equal | both_null)
 
 
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lack the columns {missing}")
+
+
+def _runs(rows: pd.DataFrame, key: list[str], tracked: list[str]) -> tuple[np.ndarray, ...]:
+    """Per row of `rows` (sorted by key): its key's group number, whether the row before has
+    the same key, and whether a tracked attribute differs from the row before's."""
+    key_id = rows.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    same_key = np.zeros(len(rows), dtype=bool)
+    same_key[1:] = key_id[1:] == key_id[:-1]
+    changed = np.zeros(len(rows), dtype=bool)
+    for column in tracked:
+        changed |= _differs(rows[column], rows[column].shift())
+    return key_id, same_key, changed
+
+
+def _history(
+    rows: pd.DataFrame,
+    columns: list[str],
+    start_rows: np.ndarray,
+    valid_from: np.ndarray,
+    closed: np.ndarray,
+    closed_at: np.ndarray,
+) -> pd.DataFrame:
+    """One row per version, from its first row: `columns`, then valid_from, valid_to (the
+    closed versions' `closed_at`, NaT for the others) and is_current (not closed)."""
+    valid_to = np.full(len(start_rows), np.datetime64("NaT"), dtype="datetime64[ns]")
+    valid_to[closed] = closed_at
+    history = rows.loc[start_rows, columns].reset_index(drop=True)
+    history[VALID_FROM] = valid_from
+    history[VALID_TO] = valid_to
+    history[IS_CURRENT] = pd.array(~closed, dtype="boolean")
+    return history
+
+
 def _check_snapshots(snapshots: pd.DataFrame, key: list[str], day_column: str) -> None:
     if snapshots[day_column].isna().any():
         raise ValueError(f"snapshot rows without a {day_column} cannot be placed in history")
@@ -42,9 +79,7 @@ def build_scd2(
     present in the last snapshot are current (valid_to NaT). Sorted by key, valid_from.
     """
     key, tracked = list(key), list(tracked)
-    missing = [c for c in (*key, *tracked, day_column) if c not in snapshots.columns]
-    if missing:
-        raise ValueError(f"snapshots lack the columns {missing}")
+    _require_columns(snapshots, [*key, *tracked, day_column], "snapshots")
     _check_snapshots(snapshots, key, day_column)
 
     rows = snapshots[[*key, *tracked, day_column]]
@@ -53,14 +88,9 @@ def build_scd2(
     snapshot_days = np.unique(day)
     day_index = np.searchsorted(snapshot_days, day)
 
-    key_id = rows.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
-    same_key = np.zeros(len(rows), dtype=bool)
-    same_key[1:] = key_id[1:] == key_id[:-1]
+    _, same_key, changed = _runs(rows, key, tracked)
     follows_previous_day = np.zeros(len(rows), dtype=bool)
     follows_previous_day[1:] = day_index[1:] == day_index[:-1] + 1
-    changed = np.zeros(len(rows), dtype=bool)
-    for column in tracked:
-        changed |= _differs(rows[column], rows[column].shift())
 
     starts = ~(same_key & follows_previous_day) | changed
     start_rows = np.flatnonzero(starts)
@@ -68,14 +98,8 @@ def build_scd2(
     last_rows = np.append(start_rows[1:] - 1, len(rows) - 1)[: len(start_rows)]
     next_day_index = day_index[last_rows] + 1
     closed = next_day_index < len(snapshot_days)
-    valid_to = np.full(len(start_rows), np.datetime64("NaT"), dtype="datetime64[ns]")
-    valid_to[closed] = snapshot_days[next_day_index[closed]]
-
-    history = rows.loc[start_rows, [*key, *tracked]].reset_index(drop=True)
-    history[VALID_FROM] = day[start_rows]
-    history[VALID_TO] = valid_to
-    history[IS_CURRENT] = pd.array(~closed, dtype="boolean")
-    return history
+    closed_at = snapshot_days[next_day_index[closed]]
+    return _history(rows, [*key, *tracked], start_rows, day[start_rows], closed, closed_at)
 
 
 def scd2_from_versions(
@@ -92,9 +116,7 @@ def scd2_from_versions(
     valid_from.
     """
     key, tracked = list(key), list(tracked)
-    missing = [c for c in (*key, *tracked, valid_from) if c not in versions.columns]
-    if missing:
-        raise ValueError(f"versions lack the columns {missing}")
+    _require_columns(versions, [*key, *tracked, valid_from], "versions")
     if not pd.api.types.is_datetime64_any_dtype(versions[valid_from]):
         raise ValueError(f"valid_from column {valid_from!r} must be a datetime")
     repeated = versions.duplicated([*key, valid_from], keep=False)
@@ -108,24 +130,12 @@ def scd2_from_versions(
     columns = list(dict.fromkeys([*key, *tracked, valid_from]))  # valid_from may be tracked
     rows = versions[columns].sort_values([*key, valid_from], kind="stable", na_position="first")
     rows = rows.reset_index(drop=True)
-    key_id = rows.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
-    same_key = np.zeros(len(rows), dtype=bool)
-    same_key[1:] = key_id[1:] == key_id[:-1]
-    changed = np.zeros(len(rows), dtype=bool)
-    for column in tracked:
-        changed |= _differs(rows[column], rows[column].shift())
-
+    key_id, same_key, changed = _runs(rows, key, tracked)
     start_rows = np.flatnonzero(~same_key | changed)
     when = rows[valid_from].to_numpy(dtype="datetime64[ns]")
     # a version is closed by the next version's start, when that is the same key's
     next_start = np.append(start_rows[1:], 0)[: len(start_rows)]
     closed = np.zeros(len(start_rows), dtype=bool)
     closed[:-1] = key_id[next_start[:-1]] == key_id[start_rows[:-1]]
-    valid_to = np.full(len(start_rows), np.datetime64("NaT"), dtype="datetime64[ns]")
-    valid_to[closed] = when[next_start[closed]]
-
-    history = rows.loc[start_rows, [*key, *tracked]].reset_index(drop=True)
-    history[VALID_FROM] = when[start_rows]
-    history[VALID_TO] = valid_to
-    history[IS_CURRENT] = pd.array(~closed, dtype="boolean")
-    return history
+    closed_at = when[next_start[closed]]
+    return _history(rows, [*key, *tracked], start_rows, when[start_rows], closed, closed_at)

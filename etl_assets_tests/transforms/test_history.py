@@ -5,6 +5,8 @@ from etl_assets.transforms.history import build_scd2, scd2_from_versions
 
 NAT = pd.NaT
 STRING = "string[pyarrow]"
+# the customer table both builders are tested on
+CUSTOMER = {"key": ["customer_id"], "tracked": ["email_hash", "country"]}
 
 
 def day(text):
@@ -40,9 +42,7 @@ def history(rows):
 
 
 def scd2(frame):
-    return build_scd2(
-        frame, key=["customer_id"], tracked=["email_hash", "country"], day_column="snapshot_date"
-    )
+    return build_scd2(frame, **CUSTOMER, day_column="snapshot_date")
 
 
 def test_unchanged_days_keep_one_current_version():
@@ -219,9 +219,7 @@ def test_missing_columns_are_named():
 def from_versions(rows):
     """rows: (customer_id, email_hash, country, updated_at), one per version read."""
     frame = snapshots(rows).rename(columns={"snapshot_date": "updated_at"})
-    return scd2_from_versions(
-        frame, key=["customer_id"], tracked=["email_hash", "country"], valid_from="updated_at"
-    )
+    return scd2_from_versions(frame, **CUSTOMER, valid_from="updated_at")
 
 
 def test_versions_chain_by_watermark_and_a_quiet_key_stays_current():
