@@ -9,23 +9,23 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.assets.bronze_postgres import postgres_bronze
-from etl_assets.assets.common import LAKE_IO_MANAGER, partition_days, stopwatch, table_schema
+from etl_assets.assets.common import (
+    LAKE_IO_MANAGER,
+    declared_env,
+    failing_bad_landing,
+    frame_batch,
+    partition_days,
+    read_records,
+    stopwatch,
+    table_schema,
+)
 from etl_assets.automation import retries
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.io.day_by_day import DailyFrames
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import (
-    LandingFileError,
-    LandingRead,
-    frame_bronze,
-    read_landing_csv,
-)
-from etl_assets.transforms.readers import (
-    read_json_records,
-    read_landing_json,
-    read_landing_parquet,
-)
+from etl_assets.transforms.bronze import LandingRead, read_landing_csv
+from etl_assets.transforms.readers import read_landing_json, read_landing_parquet
 
 # The resource each connector reads through (registered in etl_assets.resources).
 CONNECTOR_RESOURCES = {"files": "landing", "http": "http", "postgres": "postgres_source"}
@@ -39,17 +39,13 @@ def _read_file(
     landing: LandingFiles, spec: SourceSpec, day: pd.Timestamp | None
 ) -> tuple[str, LandingRead]:
     relative = landing.path_for(spec.path, day.strftime("%Y-%m-%d") if day is not None else None)
-    try:
+    with failing_bad_landing():
         data = landing.read_bytes(relative)
         read = _read_landing(data, relative, spec)
         if read.unexpected_columns and spec.format != "json":  # JSON keeps them at once
             # Undeclared columns are kept in bronze as read (nothing is dropped); silver ignores
             # them until they are declared, and the landing_columns check names them (warn).
             read = _read_landing(data, relative, spec, keep=read.unexpected_columns)
-    except LandingFileError as error:
-        # A missing or malformed file stays so on retry: fail at once. Other errors (storage
-        # timeouts) are retried by the step's RetryPolicy.
-        raise dg.Failure(description=str(error), allow_retries=False) from error
     return relative, read
 
 
@@ -84,26 +80,16 @@ def _read_api(
     """Every page first, then the frame: a failure mid-pagination returns nothing."""
     token = None
     if spec.http.token_env:
-        token = dg.EnvVar(spec.http.token_env).get_value()
-        if not token:
-            raise dg.Failure(
-                description=f"{spec.file}: http.token_env names {spec.http.token_env}, which is "
-                "not set. Set it to the API token, then run again.",
-                allow_retries=False,
-            )
+        token = declared_env(spec.file, "http.token_env", spec.http.token_env, "the API token")
     fetched = api.read(spec.http, _source_url(spec, day), token=token, log=log)
-    try:
-        read = read_json_records(
-            fetched.pages,
-            source_file=fetched.url,
-            expected_columns=spec.raw_columns,
-            declaration=spec.file,
-            ignore_fields=spec.ignore_fields,
-            sha256=fetched.sha256,
-            size_bytes=fetched.size_bytes,
-        )
-    except LandingFileError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
+    read = read_records(
+        spec,
+        fetched.pages,
+        source_file=fetched.url,
+        sha256=fetched.sha256,
+        size_bytes=fetched.size_bytes,
+        ignore_fields=spec.ignore_fields,
+    )
     traffic = {
         "pages": len(fetched.pages),
         "requests": fetched.requests,
@@ -169,10 +155,11 @@ class _DayReader:
                 self.traffic = {k: self.traffic.get(k, 0) + v for k, v in fetched.items()}
             else:
                 relative, read = _read_file(self.connection, spec, day)
-            frame = frame_bronze(
+            frame = frame_batch(
+                spec,
                 read,
                 source_file=relative,
-                batch_id=f"{spec.name}:{relative}:{read.sha256[:16]}",
+                batch=relative,
                 ingested_at=self.ingested_at,
                 landing_date=day,
             )

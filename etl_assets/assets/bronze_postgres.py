@@ -22,11 +22,16 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from etl_assets.assets.common import frame_schema, stopwatch
+from etl_assets.assets.common import (
+    declared_env,
+    frame_batch,
+    frame_schema,
+    read_records,
+    stopwatch,
+)
 from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import ROW_NUMBER, LandingFileError, frame_bronze
-from etl_assets.transforms.readers import read_json_records
+from etl_assets.transforms.bronze import ROW_NUMBER
 
 WATERMARK_METADATA = "watermark"
 
@@ -61,33 +66,26 @@ def postgres_bronze(
     lake_key: str,
 ) -> dg.Output:
     source: PostgresSource = getattr(context.resources, resource_key)
-    url = dg.EnvVar(spec.postgres.url_env).get_value()
-    if not url:
-        raise dg.Failure(
-            description=f"{spec.file}: postgres.url_env names {spec.postgres.url_env}, which is "
-            "not set. Set it to the source database's DSN, then run again.",
-            allow_retries=False,
-        )
+    url = declared_env(
+        spec.file, "postgres.url_env", spec.postgres.url_env, "the source database's DSN"
+    )
     ingested_at = pd.Timestamp.now(tz="UTC")
     with stopwatch() as timing:
         previous = getattr(context.resources, lake_key).load_previous(key)
         since = last_watermark(context.instance, key) if previous is not None else None
         extract = source.extract(spec.postgres, spec.raw_columns, since, url)
-        try:
-            read = read_json_records(
-                [extract.records],
-                source_file=extract.label,
-                expected_columns=spec.raw_columns,
-                declaration=spec.file,
-                sha256=extract.sha256,
-                size_bytes=extract.size_bytes,
-            )
-        except LandingFileError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from error
-        batch = frame_bronze(
+        read = read_records(
+            spec,
+            [extract.records],
+            source_file=extract.label,
+            sha256=extract.sha256,
+            size_bytes=extract.size_bytes,
+        )
+        batch = frame_batch(
+            spec,
             read,
             source_file=extract.label,
-            batch_id=f"{spec.name}:{since or 'full'}:{extract.sha256[:16]}",
+            batch=since or "full",
             ingested_at=ingested_at,
             landing_date=None,
         )
