@@ -17,7 +17,7 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.automation import retries
-from etl_assets.io.day_by_day import COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
+from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.transforms import gold as marts
 
 ORDERS = dg.AssetKey(["silver", "orders"])
@@ -150,7 +150,12 @@ def _whole_history_marts() -> dg.AssetsDefinition:
         },
         ins={
             "orders": dg.AssetIn(
-                key=ORDERS, metadata={**ALLOW_MISSING_PARTITIONS, COLUMNS: columns}
+                key=ORDERS,
+                metadata={
+                    **ALLOW_MISSING_PARTITIONS,
+                    COLUMNS: columns,
+                    CATEGORIES: list(marts.CATEGORY_COLUMNS),
+                },
             ),
             "products": dg.AssetIn(key=PRODUCTS),
         },
@@ -162,7 +167,7 @@ def _whole_history_marts() -> dg.AssetsDefinition:
         retry_policy=retries.PUBLISH_RETRY,
     )
     def _marts(context: dg.AssetExecutionContext, orders: pd.DataFrame, products: pd.DataFrame):
-        for column in marts.CATEGORY_COLUMNS:
+        for column in marts.CATEGORY_COLUMNS:  # read as categoricals; a no-op then
             orders[column] = orders[column].astype("category")
         for index, mart in enumerate(HISTORY_MARTS):
             if dg.AssetKey(["gold", mart.name]) in context.selected_asset_keys:

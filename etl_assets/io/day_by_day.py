@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 COLUMNS = "columns"  # AssetIn metadata: read only these columns
+# AssetIn metadata: these string columns (True: every one) as pandas categoricals, decoded
+# from the Parquet dictionaries: no string object per row, and the codes come for free.
+CATEGORIES = "categories"
 
 
 GROUP_ROWS = 1_000_000  # consecutive small days are computed together, up to this many rows
@@ -90,7 +93,7 @@ class LakePartitions:
         self,
         keys: Sequence[str],
         missing: Sequence[str],
-        read: Callable[[Sequence[str], Sequence[str] | None, bool], pd.DataFrame],
+        read: Callable[[Sequence[str], Sequence[str] | None, bool | Sequence[str]], pd.DataFrame],
         rows: Callable[[Sequence[str]], dict[str, int]],
         non_null_rows: Callable[[Sequence[str]], dict[str, dict[str, int]]],
     ):
@@ -109,13 +112,12 @@ class LakePartitions:
         self,
         keys: Sequence[str] | None = None,
         columns: Sequence[str] | None = None,
-        strings_as_categories: bool = False,
+        categories: bool | Sequence[str] = False,
     ) -> pd.DataFrame:
         """The rows of ``keys`` (default: all) that have a file, concatenated in key order;
-        ``strings_as_categories``: string columns as categoricals (cheaper to read and to
-        group when only their distinct values matter)."""
+        ``categories``: string columns read as categoricals (see CATEGORIES)."""
         wanted = self.existing if keys is None else [k for k in keys if k not in self.missing]
-        return self._read(wanted, columns, strings_as_categories)
+        return self._read(wanted, columns, categories)
 
     def row_counts(self) -> dict[str, int]:
         """Rows per existing partition, from the files' footers (no data read)."""

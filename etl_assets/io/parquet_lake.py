@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
-from etl_assets.io.day_by_day import COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 
 SUFFIX = ".parquet"
 PARTITION_EXPR = "partition_expr"  # asset metadata: the datetime column that says a row's day
@@ -278,26 +278,38 @@ def _string_columns(schema: pa.Schema, columns: Sequence[str]) -> list[str]:
     return [c for c, t in types if pa.types.is_string(t) or pa.types.is_large_string(t)]
 
 
+def _categories_as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals read from Parquet dictionaries have object categories; give them the
+    dtype of the plain column (`string[pyarrow]`), as `astype("category")` would."""
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.dtype == object:
+            categories = values.cat.categories.astype(pd.StringDtype("pyarrow"))
+            frame[column] = values.cat.rename_categories(categories)
+    return frame
+
+
 def _read_file(
     path: UPath,
     asset_key: dg.AssetKey,
     partition_key: str | None,
     columns: Sequence[str] | None = None,
-    strings_as_categories: bool = False,
+    categories: bool | Sequence[str] = False,
 ) -> pa.Table:
     """Read one Parquet file (or those of ``columns`` it has); an unreadable file becomes an
-    actionable Failure. ``strings_as_categories``: string columns come as dictionaries (pandas
-    categoricals) decoded from the files' dictionary pages, without a Python string per row."""
+    actionable Failure. ``categories`` (every string column, or those named) come as
+    dictionaries, decoded from the files' dictionary pages without a string per row."""
     try:
         with _open(path) as parquet_file:
-            if columns is None and not strings_as_categories:
+            if columns is None and not categories:
                 return parquet_file.read()
             # Columns the file lacks are left out, as a whole read would: the reader reports them.
             present = parquet_file.schema_arrow.names
             columns = present if columns is None else [c for c in columns if c in present]
-            if not strings_as_categories:
+            if not categories:
                 return parquet_file.read(columns=list(columns), use_pandas_metadata=True)
-            strings = _string_columns(parquet_file.schema_arrow, columns)
+            wanted = columns if categories is True else [c for c in categories if c in columns]
+            strings = _string_columns(parquet_file.schema_arrow, wanted)
             metadata = parquet_file.metadata
         with _open(path, metadata=metadata, read_dictionary=strings) as parquet_file:
             return parquet_file.read(columns=list(columns), use_pandas_metadata=True)
@@ -319,12 +331,12 @@ def _read_partition_files(
     paths: Mapping[str, UPath],
     asset_key: dg.AssetKey,
     columns: Sequence[str] | None = None,
-    strings_as_categories: bool = False,
+    categories: bool | Sequence[str] = False,
 ) -> list[pa.Table]:
     """Read the files in the mapping's order; in parallel, since object stores are slow per file."""
 
     def read(item: tuple[str, UPath]) -> pa.Table:
-        return _read_file(item[1], asset_key, item[0], columns, strings_as_categories)
+        return _read_file(item[1], asset_key, item[0], columns, categories)
 
     if len(paths) <= 1:
         return [read(item) for item in paths.items()]
@@ -586,25 +598,27 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         asset_key = self._require_asset_key(context)
         metadata = context.definition_metadata or {}
         columns = metadata.get(COLUMNS)
+        categories = metadata.get(CATEGORIES, False)
         if not context.has_asset_partitions:
-            return self._load_whole_asset(asset_key, columns)
+            return self._load_whole_asset(asset_key, columns, categories)
         keys, missing = self._partitions_to_read(context, asset_key)
         if self.day_by_day:
             return LakePartitions(
                 keys,
                 missing,
-                read=lambda wanted, wanted_columns, categories: self._read_partitions(
+                read=lambda wanted, wanted_columns, wanted_categories: self._read_partitions(
                     asset_key,
                     wanted,
                     wanted_columns if wanted_columns is not None else columns,
-                    categories,
+                    wanted_categories or categories,
                 ),
                 rows=lambda wanted: _row_counts(self._paths(asset_key, wanted), asset_key),
                 non_null_rows=lambda wanted: _non_null_rows(
                     self._paths(asset_key, wanted), asset_key
                 ),
             )
-        frame = self._read_partitions(asset_key, [k for k in keys if k not in missing], columns)
+        existing = [k for k in keys if k not in missing]
+        frame = self._read_partitions(asset_key, existing, columns, categories)
         if metadata.get(ALLOW_MISSING_PARTITIONS):
             frame.attrs[MISSING_PARTITIONS_ATTR] = missing
         return frame
@@ -617,7 +631,10 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         return self._load_whole_asset(asset_key)
 
     def _load_whole_asset(
-        self, asset_key: dg.AssetKey, columns: Sequence[str] | None = None
+        self,
+        asset_key: dg.AssetKey,
+        columns: Sequence[str] | None = None,
+        categories: bool | Sequence[str] = False,
     ) -> pd.DataFrame:
         path = lake_path(self.base_path, asset_key)
         if not path.exists():
@@ -629,7 +646,8 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                 ),
                 allow_retries=False,
             )
-        return _read_file(path, asset_key, None, columns).to_pandas()
+        frame = _read_file(path, asset_key, None, columns, categories).to_pandas()
+        return _categories_as_strings(frame) if categories else frame
 
     def _paths(self, asset_key: dg.AssetKey, keys: Sequence[str]) -> dict[str, UPath]:
         directory = _asset_directory(self.base_path, asset_key)
@@ -661,17 +679,18 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         asset_key: dg.AssetKey,
         keys: Sequence[str],
         columns: Sequence[str] | None,
-        strings_as_categories: bool = False,
+        categories: bool | Sequence[str] = False,
     ) -> pd.DataFrame:
         paths = self._paths(asset_key, keys)
-        tables = _read_partition_files(paths, asset_key, columns, strings_as_categories)
+        tables = _read_partition_files(paths, asset_key, columns, categories)
         if not tables:
             return pd.DataFrame()
         table = _concat(tables, asset_key)
         tables.clear()  # the concatenated table holds the only reference to the data
         # One block per column, each Arrow column released once converted: about half the
         # peak memory of a plain to_pandas() of a large read.
-        return table.to_pandas(split_blocks=True, self_destruct=True)
+        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        return _categories_as_strings(frame) if categories else frame
 
     @staticmethod
     def _missing_partitions_failure(

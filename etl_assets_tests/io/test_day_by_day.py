@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from etl_assets.io.day_by_day import COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 from etl_assets.io.parquet_lake import ParquetLakeIOManager
 from etl_assets.quality.types import dataframe_type
 from etl_assets_tests.io.test_parquet_lake import (
@@ -266,7 +266,7 @@ def test_strings_read_as_categories_hold_the_same_values(tmp_path):
     files whose dictionaries differ; other columns unchanged."""
     from upath import UPath
 
-    from etl_assets.io.parquet_lake import _concat, _read_partition_files
+    from etl_assets.io.parquet_lake import _categories_as_strings, _concat, _read_partition_files
 
     days = {
         "d1": pd.DataFrame(
@@ -281,14 +281,48 @@ def test_strings_read_as_categories_hold_the_same_values(tmp_path):
     key = dg.AssetKey("x")
 
     plain = _concat(_read_partition_files(paths, key, ["s", "n"]), key).to_pandas()
-    tables = _read_partition_files(paths, key, ["s", "n"], strings_as_categories=True)
-    categorical = _concat(tables, key).to_pandas()
+    tables = _read_partition_files(paths, key, ["s", "n"], categories=True)
+    categorical = _categories_as_strings(_concat(tables, key).to_pandas())
 
     assert isinstance(categorical["s"].dtype, pd.CategoricalDtype)
+    assert categorical["s"].cat.categories.dtype == "string"  # as astype("category") gives
     assert categorical["n"].dtype == plain["n"].dtype
     assert categorical["s"].astype(object).where(categorical["s"].notna(), None).tolist() == [
         "b", None, "a", "b", "c", "a"
     ]
     pd.testing.assert_series_equal(
         categorical["s"].astype("string[pyarrow]"), plain["s"], check_dtype=False
+    )
+
+
+def test_categories_metadata_reads_those_string_columns_as_categoricals(lake, instance):
+    source = daily_orders(lambda key: orders_for(key))
+    assert run([source], lake, instance).success
+    seen = {}
+
+    @dg.asset(
+        ins={
+            "orders": dg.AssetIn(
+                ["bronze", "orders"],
+                metadata={CATEGORIES: ["invoice_no", "quantity"], **ALLOW_MISSING},
+            )
+        }
+    )
+    def reader(orders: pd.DataFrame) -> None:
+        seen["orders"] = orders
+
+    result = dg.materialize(
+        [source, reader],
+        resources={"io_manager": ParquetLakeIOManager(base_path=str(lake))},
+        instance=instance,
+        selection=[reader],
+    )
+
+    assert result.success
+    orders = seen["orders"]
+    assert isinstance(orders["invoice_no"].dtype, pd.CategoricalDtype)
+    assert orders["quantity"].dtype == "Int64"  # not a string column: as stored
+    expected = pd.concat([orders_for(day) for day in DAYS], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        orders.astype({"invoice_no": "string[pyarrow]"}), expected, check_like=True
     )
