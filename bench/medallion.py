@@ -10,6 +10,7 @@ sampled on its own. The result is one JSON object (also written to bench/results
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import tempfile
 import time
@@ -257,8 +258,19 @@ def run_baseline(data_dir: Path, days: list[str], out: Path) -> dict[str, float]
     return clock.seconds
 
 
-def _measure(fn) -> tuple[object, float, int]:
+def _release_freed_memory() -> None:
+    """Hand memory freed by the previous side back to the OS, so that each side's peak RSS
+    is its own: glibc and Arrow's pool otherwise keep it mapped."""
     gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the peak may include the other side
+        pass
+
+
+def _measure(fn) -> tuple[object, float, int]:
+    _release_freed_memory()
     with PeakRss() as memory:
         started = time.perf_counter()
         value = fn()
