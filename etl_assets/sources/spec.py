@@ -24,6 +24,7 @@ from etl_assets.sources.hooks import HookSpec, read_hook
 from etl_assets.sources.http_spec import HttpSpec, read_http
 from etl_assets.sources.postgres_spec import PostgresSourceSpec, read_postgres
 from etl_assets.sources.rule_spec import BUILT_IN_REASONS, RuleSpec, read_rules
+from etl_assets.transforms.bronze import RESERVED_COLUMNS
 
 CONNECTORS = ("files", "http", "postgres")
 AVAILABLE_CONNECTORS = ("files", "http", "postgres")
@@ -312,6 +313,12 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
             reader.choice(pii, f"{where}.pii", PII_METHODS)
         if not isinstance(item.get("required", False), bool):
             raise reader.fail(f"{where}.required", "expected true or false")
+        if name in RESERVED_COLUMNS:  # (an `as` name cannot start with "_")
+            raise reader.fail(
+                f"{where}.name",
+                f"{name!r} is a name the pipeline writes itself ({', '.join(RESERVED_COLUMNS)}); "
+                "rename the column in the source",
+            )
         if name in seen_names:
             raise reader.fail(f"{where}.name", f"{name!r} is declared twice")
         if target in seen_targets:

@@ -37,6 +37,10 @@ LINEAGE_COLUMNS = (  # after the declared columns, in this order
     READ_ERROR,
 )
 
+# Names the pipeline writes itself: bronze's lineage, and the quarantine's reason columns.
+# A landing column or declared column by one of these names would be overwritten.
+RESERVED_COLUMNS = (*LINEAGE_COLUMNS, "_reject_reason", "_reject_detail")
+
 # pandas' pyarrow-backed strings are large_string; parsing into that type avoids a cast.
 _STRING = pa.large_string()
 _STRING_DTYPE = pd.StringDtype("pyarrow")
@@ -119,6 +123,14 @@ def frame_bronze(
 
     A naive `ingested_at` is taken as UTC; `landing_date` is kept as its day (midnight).
     """
+    clash = [c for c in read.unexpected_columns if c in RESERVED_COLUMNS]
+    if clash:
+        raise LandingFileError(
+            f"{source_file}: undeclared column(s) {', '.join(clash)} have names the pipeline "
+            f"writes itself ({', '.join(RESERVED_COLUMNS)}); their values would be "
+            "overwritten. Rename them in the source (for JSON, or list them under "
+            "ignore_fields: to leave them out), then run again."
+        )
     frame = read.frame
     rows = len(frame)
     declared = [c for c in frame.columns if c not in (ROW_NUMBER, READ_ERROR)]

@@ -78,6 +78,7 @@ def test_valid_declaration(tmp_path):
         ("columns.2.min", "zero", "columns[2].min", "a number"),
         ("columns.1.format", KeyError, None, None),  # format is optional: must load
         ("columns.0.colour", "red", "columns[0].colour", "unknown field; allowed:"),
+        ("columns.0.name", "_batch_id", "columns[0].name", "the pipeline writes itself"),
         ("columns", [], "columns", "non-empty list"),
         ("business_key", ["nope"], "business_key[0]", "'nope' is not a column"),
         ("derived.0.starts_with.column", "nope", "derived[0].starts_with.column", "not a column"),

@@ -202,3 +202,24 @@ def test_an_unclosed_quote_keeps_the_rest_of_the_file_in_one_marked_row():
     frame = read(b'id,name,amount\n1,MUG,2\n2,"CUP\n3,PLATE,4\n').frame
     assert frame["name"].tolist() == ["MUG", "CUP\n3,PLATE,4"]
     assert frame["_read_error"].tolist()[1] == "malformed_line"
+
+
+def test_an_undeclared_column_named_like_lineage_fails_instead_of_being_overwritten():
+    from etl_assets.transforms.readers import read_json_records
+
+    csv = read(b"id,name,_batch_id,amount\n1,MUG,b-7,2\n")
+    records = read_json_records(
+        [[{"id": "1", "name": "MUG", "amount": "2", "_row_number": 40}]],
+        source_file="api page",
+        expected_columns=COLUMNS,
+        declaration="orders.yaml",
+    )
+    for landing, column in ((csv, "_batch_id"), (records, "_row_number")):
+        with pytest.raises(LandingFileError, match=f"{column}.*writes itself.*Rename"):
+            frame_bronze(
+                landing,
+                source_file="f",
+                batch_id="b",
+                ingested_at=pd.Timestamp("2024-01-02"),
+                landing_date=None,
+            )
