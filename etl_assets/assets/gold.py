@@ -167,7 +167,9 @@ def _whole_history_marts() -> dg.AssetsDefinition:
         retry_policy=retries.PUBLISH_RETRY,
     )
     def _marts(context: dg.AssetExecutionContext, orders: pd.DataFrame, products: pd.DataFrame):
-        for column in marts.CATEGORY_COLUMNS:  # read as categoricals; a no-op then
+        # The lake reads them as categoricals (a no-op here); an IO manager that ignores
+        # CATEGORIES gives strings.
+        for column in marts.CATEGORY_COLUMNS:
             orders[column] = orders[column].astype("category")
         for index, mart in enumerate(HISTORY_MARTS):
             if dg.AssetKey(["gold", mart.name]) in context.selected_asset_keys:

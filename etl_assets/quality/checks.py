@@ -220,6 +220,7 @@ def _run(check: SuiteCheck, context, keys, inputs: Mapping[str, object], docs_di
     for group in _partition_groups(source, keys):
         # Rules see a column's distinct values: strings are read as categoricals, straight
         # from the Parquet dictionaries (no string object per row, no hashing to group them).
+        # Not for derived rules: their frame is built by code that expects the plain columns.
         frame = source.read(group, check.columns, categories=check.extra is None)
         others = {
             argument: inputs[_input_name(key)].read(group, check.extra.input_columns.get(argument))

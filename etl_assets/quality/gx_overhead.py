@@ -15,9 +15,11 @@ Measured on this project's suites (bench/bench_checks.py, docs/benchmarks.md):
   (`hash_pandas_dataframe`) only to store the digest as a batch marker, which the checks
   never read: 15 ms per million rows. `HASH_THRESHOLD = 0` turns the fingerprint off.
 
-great_expectations offers no setting for either. Both are applied by `memoized_configurations`
-only around our own validations; if a future release changes these internals, the
-functions below do nothing and validation stays correct, only slower.
+great_expectations offers no setting for either. The configuration cache is active only
+inside `memoized_configurations`, around our own validations; the fingerprint is switched
+off for the process when `install` runs (every great_expectations call here is ours). If a
+future release changes these internals, `install` does nothing and validation stays
+correct, only slower.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from contextlib import contextmanager
 from typing import Any
 
 
-def disable_batch_fingerprint() -> None:
+def _disable_batch_fingerprint() -> None:
     from great_expectations.execution_engine import pandas_execution_engine
 
     if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
@@ -68,7 +70,7 @@ def install() -> None:
     global _configurations
     from great_expectations.expectations.expectation import Expectation
 
-    disable_batch_fingerprint()
+    _disable_batch_fingerprint()
     original = Expectation.__dict__.get("configuration")
     if _configurations is not None or not isinstance(original, property):
         return

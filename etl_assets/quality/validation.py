@@ -254,7 +254,7 @@ class _Distinct:
 def _distinct(values: pd.Series) -> _Distinct:
     if isinstance(values.dtype, pd.CategoricalDtype):  # the codes are there already
         codes = values.cat.codes.to_numpy().astype(np.int64)
-        distinct = _plain_categories(values.cat.categories)
+        distinct = pd.Series(values.cat.categories)  # the lake gives them the column's dtype
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         distinct = pd.Series(uniques, dtype=values.dtype) if len(uniques) else values.iloc[:0]
@@ -268,24 +268,14 @@ def _distinct(values: pd.Series) -> _Distinct:
     return _Distinct(distinct, codes, null_code)
 
 
-def _plain_categories(categories: pd.Index) -> pd.Series:
-    """A categorical's categories as the column they came from: strings read from Parquet
-    dictionaries are shown to great_expectations as `string[pyarrow]`, like a plain read."""
-    values = pd.Series(categories)
-    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
-        return values.astype(pd.StringDtype("pyarrow"))
-    return values
-
-
-def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with categorical columns turned back into their categories' values."""
+def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with categorical columns turned back into columns of their categories' dtype."""
     categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
     if not categorical:
         return frame
     plain = frame.copy(deep=False)
     for column in categorical:
-        values = plain[column]
-        plain[column] = values.astype(_plain_categories(values.cat.categories).dtype)
+        plain[column] = plain[column].astype(plain[column].cat.categories.dtype)
     return plain
 
 
@@ -445,7 +435,7 @@ def _row_values(frame: pd.DataFrame, columns: Sequence[str], row: int) -> Any:
 def _row_rule(frame: pd.DataFrame, rule: Expectation, partitions: Partitions) -> list[Outcome]:
     ge = runtime()
     columns = list(dict.fromkeys(rule.columns))
-    rows = plain_columns(frame[columns].reset_index(drop=True))
+    rows = _plain_columns(frame[columns].reset_index(drop=True))
     result = ge.validate(rows, [ge.expectation(rule)])[rule.name]
     error = _raised(result)
     if error:

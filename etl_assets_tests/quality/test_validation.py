@@ -183,3 +183,20 @@ def test_memoized_configurations_change_no_result(frame_and_partitions):
 
     assert gx_overhead._configurations is not None  # installed by runtime()
     assert validate(memoized=True) == validate(memoized=False)
+
+
+def test_gx_overhead_leaves_an_unknown_great_expectations_alone(monkeypatch):
+    """If a release no longer has the `configuration` property, nothing is replaced and
+    validation runs unmemoized."""
+    from great_expectations.expectations.expectation import Expectation as GxExpectation
+
+    from etl_assets.quality import gx_overhead
+
+    runtime()
+    monkeypatch.setattr(gx_overhead, "_configurations", None)
+    monkeypatch.setattr(GxExpectation, "configuration", lambda self: "not a property")
+    gx_overhead.install()
+    assert gx_overhead._configurations is None
+    assert GxExpectation.__dict__["configuration"](None) == "not a property"
+    with gx_overhead.memoized_configurations():  # inactive: a plain block
+        pass
