@@ -42,9 +42,10 @@ def _read_file(
     with failing_bad_landing():
         data = landing.read_bytes(relative)
         read = _read_landing(data, relative, spec)
-        if read.unexpected_columns and spec.format != "json":  # JSON keeps them at once
+        if any(c not in read.frame.columns for c in read.unexpected_columns):
             # Undeclared columns are kept in bronze as read (nothing is dropped); silver ignores
             # them until they are declared, and the landing_columns check names them (warn).
+            # JSON keeps them on the first read; CSV and Parquet read again keeping them.
             read = _read_landing(data, relative, spec, keep=read.unexpected_columns)
     return relative, read
 
@@ -88,7 +89,6 @@ def _read_api(
         source_file=fetched.url,
         sha256=fetched.sha256,
         size_bytes=fetched.size_bytes,
-        ignore_fields=spec.ignore_fields,
     )
     traffic = {
         "pages": len(fetched.pages),

@@ -46,10 +46,6 @@ def last_watermark(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None
     return text or None
 
 
-def _last_row_number(log: pd.DataFrame) -> int:
-    return int(log[ROW_NUMBER].max()) if len(log) else 0
-
-
 def _numbered_as_log(log: pd.DataFrame) -> pd.DataFrame:
     """The stored log with unique row numbers. A log written before numbering continued
     across batches restarts at 1 in each: renumber it once, in its (append) order."""
@@ -89,15 +85,15 @@ def postgres_bronze(
             ingested_at=ingested_at,
             landing_date=None,
         )
-        if previous is not None:
-            previous = _numbered_as_log(previous)
         if previous is None:
             bronze = batch
-        elif len(batch):
-            batch[ROW_NUMBER] = batch[ROW_NUMBER] + _last_row_number(previous)
-            bronze = pd.concat([previous[batch.columns], batch], ignore_index=True)
         else:
-            bronze = previous
+            previous = _numbered_as_log(previous)
+            if len(batch):  # the batch's rows follow on from the log's last row number
+                batch[ROW_NUMBER] += int(previous[ROW_NUMBER].max()) if len(previous) else 0
+                bronze = pd.concat([previous[batch.columns], batch], ignore_index=True)
+            else:
+                bronze = previous
     context.log.info(
         f"{spec.postgres.qualified_table}: {len(batch)} rows changed since "
         f"{since or 'the beginning'}; watermark now {extract.watermark}."

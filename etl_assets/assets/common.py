@@ -101,7 +101,6 @@ def read_records(
     source_file: str,
     sha256: str,
     size_bytes: int,
-    ignore_fields: Sequence[str] = (),
 ) -> LandingRead:
     """`read_json_records` against the declaration; a malformed record fails at once."""
     with failing_bad_landing():
@@ -110,7 +109,7 @@ def read_records(
             source_file=source_file,
             expected_columns=spec.raw_columns,
             declaration=spec.file,
-            ignore_fields=ignore_fields,
+            ignore_fields=spec.ignore_fields,
             sha256=sha256,
             size_bytes=size_bytes,
         )
