@@ -91,13 +91,13 @@ def _file_sources(specs: list[SourceSpec]) -> list[SourceSpec]:
     return [spec for spec in specs if spec.connector == "files"]
 
 
-def landed_days(settings: Settings) -> list[str]:
-    """Days for which every daily source read from files has a landing file."""
+def landed_days(settings: Settings, files: list[SourceSpec] | None = None) -> list[str]:
+    """Days for which every daily source read from files (`files`, default: those declared)
+    has a landing file."""
     landing = LandingFiles(base_dir=str(settings.landing_dir))
-    day_sets = [
-        {day for day, _ in landing.list_files(spec.path)}
-        for spec in _file_sources(daily_sources(settings))
-    ]
+    if files is None:
+        files = _file_sources(daily_sources(settings))
+    day_sets = [{day for day, _ in landing.list_files(spec.path)} for spec in files]
     return sorted(set.intersection(*day_sets)) if day_sets else []
 
 
@@ -130,7 +130,7 @@ def days_to_run(
     files = _file_sources(daily_sources(settings))
     candidates = existing
     if files:
-        landed = set(landed_days(settings))
+        landed = set(landed_days(settings, files))
         candidates = [day for day in existing if day in landed]
     if not candidates:
         raise NothingToRun(_no_day_reason(settings, files, existing))
