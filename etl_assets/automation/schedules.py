@@ -15,7 +15,7 @@ from __future__ import annotations
 import dagster as dg
 
 DAILY_SCHEDULE = "medallion_daily"
-CRON = "0 2 * * *"
+HOUR = 2  # 02:00 in ETL_TIMEZONE, partitioned or not
 
 
 def build_daily_schedule(
@@ -29,7 +29,7 @@ def build_daily_schedule(
         return dg.build_schedule_from_partitioned_job(
             job,
             name=DAILY_SCHEDULE,
-            hour_of_day=2,
+            hour_of_day=HOUR,
             minute_of_hour=0,
             default_status=default_status,
             description="Every layer with its checks for yesterday's partition, at 02:00 in "
@@ -39,7 +39,7 @@ def build_daily_schedule(
     @dg.schedule(
         name=DAILY_SCHEDULE,
         job=job,
-        cron_schedule=CRON,
+        cron_schedule=f"0 {HOUR} * * *",
         execution_timezone=timezone,
         default_status=default_status,
         description="Every asset with its checks (no source is daily), at 02:00 in ETL_TIMEZONE.",
