@@ -24,6 +24,18 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> 
         raise ValueError(f"{what} lack the columns {missing}")
 
 
+def _require_one_row_per(
+    frame: pd.DataFrame, columns: list[str], rule: str, advice: str = ""
+) -> None:
+    repeated = frame.duplicated(columns, keep=False)
+    if repeated.any():
+        example = frame.loc[repeated, columns].iloc[0].to_dict()
+        raise ValueError(
+            f"{rule}; {int(repeated.sum())} rows share their {', '.join(columns)}, "
+            f"e.g. {example}{advice}"
+        )
+
+
 def _runs(rows: pd.DataFrame, key: list[str], tracked: list[str]) -> tuple[np.ndarray, ...]:
     """Per row of `rows` (sorted by key): its key's group number, whether the row before has
     the same key, and whether a tracked attribute differs from the row before's."""
@@ -58,13 +70,12 @@ def _history(
 def _check_snapshots(snapshots: pd.DataFrame, key: list[str], day_column: str) -> None:
     if snapshots[day_column].isna().any():
         raise ValueError(f"snapshot rows without a {day_column} cannot be placed in history")
-    repeated = snapshots.duplicated([*key, day_column], keep=False)
-    if repeated.any():
-        example = snapshots.loc[repeated, [*key, day_column]].iloc[0].to_dict()
-        raise ValueError(
-            f"snapshots must hold one row per key per day; {int(repeated.sum())} rows share "
-            f"their key and day, e.g. {example}; deduplicate the snapshots first"
-        )
+    _require_one_row_per(
+        snapshots,
+        [*key, day_column],
+        "snapshots must hold one row per key per day",
+        "; deduplicate the snapshots first",
+    )
 
 
 def build_scd2(
@@ -119,13 +130,9 @@ def scd2_from_versions(
     _require_columns(versions, [*key, *tracked, valid_from], "versions")
     if not pd.api.types.is_datetime64_any_dtype(versions[valid_from]):
         raise ValueError(f"valid_from column {valid_from!r} must be a datetime")
-    repeated = versions.duplicated([*key, valid_from], keep=False)
-    if repeated.any():
-        example = versions.loc[repeated, [*key, valid_from]].iloc[0].to_dict()
-        raise ValueError(
-            f"versions must hold one row per key and {valid_from}; {int(repeated.sum())} rows "
-            f"share them, e.g. {example}"
-        )
+    _require_one_row_per(
+        versions, [*key, valid_from], f"versions must hold one row per key and {valid_from}"
+    )
 
     columns = list(dict.fromkeys([*key, *tracked, valid_from]))  # valid_from may be tracked
     rows = versions[columns].sort_values([*key, valid_from], kind="stable", na_position="first")
