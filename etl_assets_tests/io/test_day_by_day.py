@@ -216,30 +216,32 @@ def test_an_input_read_on_demand_by_day_and_columns(lake, instance):
     assert list(seen["columns"].columns) == ["quantity"] and len(seen["columns"]) == 12
 
 
-def test_columns_metadata_reads_only_those_columns(lake, instance):
+def read_whole_orders(lake, instance, metadata: dict) -> pd.DataFrame:
+    """Every day of bronze/orders, as an unpartitioned asset reads it with this metadata."""
     source = daily_orders(lambda key: orders_for(key))
     assert run([source], lake, instance).success
     seen = {}
 
     @dg.asset(
-        ins={
-            "orders": dg.AssetIn(
-                ["bronze", "orders"], metadata={COLUMNS: ["quantity"], **ALLOW_MISSING}
-            )
-        }
+        ins={"orders": dg.AssetIn(["bronze", "orders"], metadata={**metadata, **ALLOW_MISSING})}
     )
-    def total(orders: pd.DataFrame) -> None:
-        seen["columns"] = list(orders.columns)
+    def reader(orders: pd.DataFrame) -> None:
+        seen["orders"] = orders
 
     result = dg.materialize(
-        [source, total],
+        [source, reader],
         resources={"io_manager": ParquetLakeIOManager(base_path=str(lake))},
         instance=instance,
-        selection=[total],
+        selection=[reader],
     )
-
     assert result.success
-    assert seen["columns"] == ["quantity"]
+    return seen["orders"]
+
+
+def test_columns_metadata_reads_only_those_columns(lake, instance):
+    orders = read_whole_orders(lake, instance, {COLUMNS: ["quantity"]})
+
+    assert list(orders.columns) == ["quantity"]
     assert pq.read_table(orders_file(lake, "2024-01-01")).num_columns == 3
 
 
@@ -296,30 +298,8 @@ def test_strings_read_as_categories_hold_the_same_values(tmp_path):
 
 
 def test_categories_metadata_reads_those_string_columns_as_categoricals(lake, instance):
-    source = daily_orders(lambda key: orders_for(key))
-    assert run([source], lake, instance).success
-    seen = {}
+    orders = read_whole_orders(lake, instance, {CATEGORIES: ["invoice_no", "quantity"]})
 
-    @dg.asset(
-        ins={
-            "orders": dg.AssetIn(
-                ["bronze", "orders"],
-                metadata={CATEGORIES: ["invoice_no", "quantity"], **ALLOW_MISSING},
-            )
-        }
-    )
-    def reader(orders: pd.DataFrame) -> None:
-        seen["orders"] = orders
-
-    result = dg.materialize(
-        [source, reader],
-        resources={"io_manager": ParquetLakeIOManager(base_path=str(lake))},
-        instance=instance,
-        selection=[reader],
-    )
-
-    assert result.success
-    orders = seen["orders"]
     assert isinstance(orders["invoice_no"].dtype, pd.CategoricalDtype)
     assert orders["quantity"].dtype == "Int64"  # not a string column: as stored
     expected = pd.concat([orders_for(day) for day in DAYS], ignore_index=True)
