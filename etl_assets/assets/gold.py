@@ -17,7 +17,7 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.automation import retries
-from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
+from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.transforms import gold as marts
 
 ORDERS = dg.AssetKey(["silver", "orders"])

@@ -19,7 +19,7 @@ from etl_assets.assets.common import (
     stopwatch,
     table_schema,
 )
-from etl_assets.io.day_by_day import GROUP_ROWS, DailyFrames, LakePartitions
+from etl_assets.io.daily_frames import GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.quality.accounting import (
     CHECK_NAME,
     account_days,

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
-from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 
 SUFFIX = ".parquet"
 PARTITION_EXPR = "partition_expr"  # asset metadata: the datetime column that says a row's day
@@ -428,7 +428,7 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     day_by_day: bool = Field(
         default=False,
         description="Give partitioned inputs as LakePartitions, read on demand (see "
-        "etl_assets/io/day_by_day.py), instead of one frame of every partition.",
+        "etl_assets/io/daily_frames.py), instead of one frame of every partition.",
     )
 
     # ---------------------------------------------------------------- output

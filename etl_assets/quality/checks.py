@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from etl_assets.assets.common import LAKE_DAY_BY_DAY
-from etl_assets.io.day_by_day import LakePartitions
+from etl_assets.io.daily_frames import LakePartitions
 from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
 from etl_assets.quality.expectations import ERROR, Expectation
 from etl_assets.quality.gold_suites import gold_suites

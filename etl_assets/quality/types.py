@@ -18,7 +18,7 @@ from dagster_pandas.constraints import (
     StrictColumnsConstraint,
 )
 
-from etl_assets.io.day_by_day import DailyFrames
+from etl_assets.io.daily_frames import DailyFrames
 
 
 def _dtype_is(expected: str) -> Callable[[object], bool]:

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 from etl_assets.io.parquet_lake import ParquetLakeIOManager
 from etl_assets.quality.types import dataframe_type
 from etl_assets_tests.io.test_parquet_lake import (
