@@ -34,16 +34,23 @@ from pydantic import Field
 from upath import UPath
 
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.partitions import (
+    PARTITION_EXPR,
+    describe,
+    distinct_days,
+    first_keys,
+    partition_stamps,
+    require_asset_key,
+    require_frame,
+)
 
 SUFFIX = ".parquet"
-PARTITION_EXPR = "partition_expr"  # asset metadata: the datetime column that says a row's day
 ALLOW_MISSING_PARTITIONS = "allow_missing_partitions"  # AssetIn metadata: skip missing files
 MISSING_PARTITIONS_ATTR = "missing_partitions"  # df.attrs key listing the skipped partitions
 
 _LOCAL_PROTOCOLS = ("", "file", "local")
 _PYARROW_STRING = pd.StringDtype("pyarrow")  # "string[pyarrow]"
 _READ_THREADS = 8
-_SHOWN_KEYS = 5  # how many partition keys an error message spells out
 
 
 # ----------------------------------------------------------------------------- paths
@@ -83,16 +90,6 @@ def _path_segment(text: str) -> str:
 
 def _is_local(path: UPath) -> bool:
     return path.protocol in _LOCAL_PROTOCOLS
-
-
-def _describe(asset_key: dg.AssetKey) -> str:
-    return asset_key.to_user_string()
-
-
-def _first_keys(keys: Sequence[str]) -> str:
-    shown = ", ".join(keys[:_SHOWN_KEYS])
-    hidden = len(keys) - _SHOWN_KEYS
-    return f"{shown} (and {hidden} more)" if hidden > 0 else shown
 
 
 # ------------------------------------------------------------------ pandas <-> arrow
@@ -248,22 +245,6 @@ def split_by_position(table: pa.Table, positions: np.ndarray, count: int) -> lis
     return [table.slice(offset, rows) for offset, rows in zip(offsets, counts, strict=True)]
 
 
-def _timestamps(values: pd.Series, timezone: str) -> pd.DatetimeIndex:
-    # Naive datetimes are read in the partitions' timezone, aware ones converted to it.
-    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
-        stamps = pd.DatetimeIndex(values)  # already datetimes: no parsing
-    else:
-        stamps = pd.DatetimeIndex(pd.to_datetime(values))
-    if stamps.tz is None:
-        return stamps.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-    return stamps.tz_convert(timezone)
-
-
-def _days(stamps: pd.DatetimeIndex) -> list[str]:
-    days = pd.Series(stamps.strftime("%Y-%m-%d")).fillna("<null>")
-    return sorted(days.unique())
-
-
 # ------------------------------------------------------------------ reading files
 
 
@@ -314,7 +295,7 @@ def _read_file(
         with _open(path, metadata=metadata, read_dictionary=strings) as parquet_file:
             return parquet_file.read(columns=list(columns), use_pandas_metadata=True)
     except (pa.ArrowException, OSError) as error:
-        what = _describe(asset_key)
+        what = describe(asset_key)
         if partition_key is not None:
             what += f" for partition {partition_key}"
         raise dg.Failure(
@@ -403,7 +384,7 @@ def _concat(tables: list[pa.Table], asset_key: dg.AssetKey) -> pa.Table:
     except pa.ArrowException as error:
         raise dg.Failure(
             description=(
-                f"The partitions of {_describe(asset_key)} have incompatible schemas: {error}. "
+                f"The partitions of {describe(asset_key)} have incompatible schemas: {error}. "
                 "Re-materialize the older partitions with the current code."
             ),
             allow_retries=False,
@@ -411,6 +392,11 @@ def _concat(tables: list[pa.Table], asset_key: dg.AssetKey) -> pa.Table:
 
 
 # -------------------------------------------------------------------- IO manager
+
+
+_MANAGER = "ParquetLakeIOManager"
+_STORE = "the Parquet lake"
+_STORE_ADVICE = "Return a DataFrame, or annotate the asset '-> None' if it stores nothing."
 
 
 class ParquetLakeIOManager(dg.ConfigurableIOManager):
@@ -434,12 +420,12 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     # ---------------------------------------------------------------- output
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | DailyFrames) -> None:
-        asset_key = self._require_asset_key(context)
+        asset_key = require_asset_key(context, _MANAGER)
         started = time.perf_counter()
         if isinstance(obj, DailyFrames):
             written, rows = self._write_day_by_day(context, asset_key, obj), None
         else:
-            frame = self._require_frame(obj, asset_key)
+            frame = require_frame(obj, asset_key, _STORE, _STORE_ADVICE)
             table = frame_to_table(frame)
             written = _write_all(self._tables_by_target(context, asset_key, frame, table))
             rows = frame.shape[0]
@@ -474,8 +460,8 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         if list(daily.keys) != keys:
             raise dg.Failure(
                 description=(
-                    f"{_describe(asset_key)} produced partitions {_first_keys(list(daily.keys))} "
-                    f"but the run covers {_first_keys(keys) or 'no partition'}: return "
+                    f"{describe(asset_key)} produced partitions {first_keys(list(daily.keys))} "
+                    f"but the run covers {first_keys(keys) or 'no partition'}: return "
                     "DailyFrames over exactly the run's partition keys."
                 ),
                 allow_retries=False,
@@ -486,7 +472,7 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         with ThreadPoolExecutor(max_workers=1) as writer:
             try:
                 for group, frame in daily.frames():
-                    table = frame_to_table(self._require_frame(frame, asset_key))
+                    table = frame_to_table(require_frame(frame, asset_key, _STORE, _STORE_ADVICE))
                     pieces = [table]
                     if len(keys) > 1 or (context.definition_metadata or {}).get(PARTITION_EXPR):
                         # As for a split range: a row never lands in another day's file.
@@ -536,7 +522,7 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         table: pa.Table,
         keys: list[str],
     ) -> list[pa.Table]:
-        name = _describe(asset_key)
+        name = describe(asset_key)
         key_range = f"{keys[0]}..{keys[-1]}"
         column = (context.definition_metadata or {}).get(PARTITION_EXPR)
         if not column:
@@ -559,31 +545,17 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                 ),
                 allow_retries=False,
             )
-        if column not in frame.columns:
-            raise dg.Failure(
-                description=(
-                    f"{name}: its '{PARTITION_EXPR}' column '{column}' is not in the output "
-                    f"(columns: {', '.join(map(str, frame.columns))})."
-                ),
-                allow_retries=False,
-            )
-        try:
-            stamps = _timestamps(frame[column], partitions_def.timezone)
-        except (ValueError, TypeError) as error:
-            raise dg.Failure(
-                description=f"{name}: column '{column}' cannot be read as datetimes: {error}",
-                allow_retries=False,
-            ) from error
+        stamps = partition_stamps(frame, column, partitions_def.timezone, asset_key)
 
         windows = [partitions_def.time_window_for_partition_key(key) for key in keys]
         positions = partition_positions(stamps, windows)
         outside = positions == -1
         if outside.any():
-            days = _days(stamps[outside])
+            days = distinct_days(stamps[outside])
             raise dg.Failure(
                 description=(
                     f"{name}: {int(outside.sum())} rows have a '{column}' value outside the "
-                    f"partitions of this run ({key_range}), on days {_first_keys(days)}. "
+                    f"partitions of this run ({key_range}), on days {first_keys(days)}. "
                     "Nothing was written: the lake never drops rows. Make the asset return only "
                     "rows of the run's partitions, or backfill a range that covers these days."
                 ),
@@ -595,7 +567,7 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     # ----------------------------------------------------------------- input
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | LakePartitions:
-        asset_key = self._require_asset_key(context)
+        asset_key = require_asset_key(context, _MANAGER)
         metadata = context.definition_metadata or {}
         columns = metadata.get(COLUMNS)
         categories = metadata.get(CATEGORIES, False)
@@ -638,7 +610,7 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     ) -> pd.DataFrame:
         path = lake_path(self.base_path, asset_key)
         if not path.exists():
-            name = _describe(asset_key)
+            name = describe(asset_key)
             raise dg.Failure(
                 description=(
                     f"{name} has not been materialized: no file at {path}. "
@@ -668,8 +640,8 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         if missing:
             # Expected for readers of every day (most days never land); the reader decides.
             context.log.info(
-                f"{_describe(asset_key)}: {len(missing)} of {len(keys)} partitions have no file "
-                f"and were skipped ({_first_keys(missing)}); "
+                f"{describe(asset_key)}: {len(missing)} of {len(keys)} partitions have no file "
+                f"and were skipped ({first_keys(missing)}); "
                 f"see df.attrs['{MISSING_PARTITIONS_ATTR}']."
             )
         return keys, missing
@@ -696,41 +668,14 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     def _missing_partitions_failure(
         asset_key: dg.AssetKey, missing: list[str], example_path: UPath
     ) -> dg.Failure:
-        name = _describe(asset_key)
+        name = describe(asset_key)
         return dg.Failure(
             description=(
                 f"{name} is missing {len(missing)} partition(s) this step needs: "
-                f"{_first_keys(missing)} (expected e.g. {example_path}). Materialize {name} for "
+                f"{first_keys(missing)} (expected e.g. {example_path}). Materialize {name} for "
                 "these partitions first, or, if the asset can work without them, set "
                 f"AssetIn(metadata={{'{ALLOW_MISSING_PARTITIONS}': True}}) on the input."
             ),
             metadata={"missing_partitions": missing[:100], "missing_count": len(missing)},
-            allow_retries=False,
-        )
-
-    # ---------------------------------------------------------------- checks
-
-    @staticmethod
-    def _require_asset_key(context: dg.InputContext | dg.OutputContext) -> dg.AssetKey:
-        if not context.has_asset_key:
-            raise dg.Failure(
-                description=(
-                    "ParquetLakeIOManager stores asset outputs only; this op output has no asset "
-                    "key. Use another IO manager for plain ops."
-                ),
-                allow_retries=False,
-            )
-        return context.asset_key
-
-    @staticmethod
-    def _require_frame(obj: object, asset_key: dg.AssetKey) -> pd.DataFrame:
-        if isinstance(obj, pd.DataFrame):
-            return obj
-        raise dg.Failure(
-            description=(
-                f"{_describe(asset_key)} returned {type(obj).__name__}; the Parquet lake stores "
-                "pandas DataFrames only. Return a DataFrame, or annotate the asset '-> None' if it "
-                "stores nothing."
-            ),
             allow_retries=False,
         )

@@ -44,12 +44,14 @@ from psycopg2 import sql
 from pydantic import Field
 
 from etl_assets.connectors.postgres import PostgresWarehouse
-from etl_assets.io.parquet_lake import (
+from etl_assets.io.partitions import (
     PARTITION_EXPR,
-    _days,
-    _describe,
-    _first_keys,
-    _timestamps,
+    describe,
+    distinct_days,
+    first_keys,
+    partition_stamps,
+    require_asset_key,
+    require_frame,
 )
 
 MAX_IDENTIFIER_BYTES = 63  # Postgres's NAMEDATALEN - 1: longer names are cut silently
@@ -130,8 +132,8 @@ def table_for(asset_key: dg.AssetKey, schema_prefix: str = "") -> TableRef:
     *layer, name = asset_key.path
     schema = schema_prefix + (layer[0] if layer else "public")
     ref = TableRef(schema=schema, name="__".join([*layer[1:], name]))
-    check_identifier(ref.schema, f"the schema of {_describe(asset_key)}")
-    check_identifier(ref.name, f"the table of {_describe(asset_key)}")
+    check_identifier(ref.schema, f"the schema of {describe(asset_key)}")
+    check_identifier(ref.name, f"the table of {describe(asset_key)}")
     return ref
 
 
@@ -145,8 +147,8 @@ def table_for_context(
         return table_for(asset_key, schema_prefix)
     schema, _, name = str(named).partition(".")
     ref = TableRef(schema=schema_prefix + schema, name=name)
-    check_identifier(ref.schema, f"the schema of {_describe(asset_key)}")
-    check_identifier(ref.name, f"the table of {_describe(asset_key)}")
+    check_identifier(ref.schema, f"the schema of {describe(asset_key)}")
+    check_identifier(ref.name, f"the table of {describe(asset_key)}")
     return ref
 
 
@@ -641,10 +643,10 @@ class PostgresWarehouseIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         started = time.perf_counter()
-        asset_key = _require_asset_key(context)
-        frame = _require_frame(obj, asset_key)
+        asset_key = require_asset_key(context, "PostgresWarehouseIOManager")
+        frame = require_frame(obj, asset_key, "the warehouse")
         ref = table_for_context(context, asset_key, self.schema_prefix)
-        table = frame_to_arrow(frame, _describe(asset_key))
+        table = frame_to_arrow(frame, describe(asset_key))
         window_text = ""
         if context.has_asset_partitions:
             column, window = _partition_column_and_window(context, asset_key)
@@ -679,14 +681,14 @@ class PostgresWarehouseIOManager(dg.ConfigurableIOManager):
     # ----------------------------------------------------------------- input
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        asset_key = _require_asset_key(context)
+        asset_key = require_asset_key(context, "PostgresWarehouseIOManager")
         ref = table_for_context(context, asset_key, self.schema_prefix)
         column = window = None
         if context.has_asset_partitions:
             column, window = _partition_column_and_window(context, asset_key)
         frame = read_table(self.warehouse, ref, column, window)
         if frame is None:
-            name = _describe(asset_key)
+            name = describe(asset_key)
             raise dg.Failure(
                 description=(
                     f"{name} has not been published to the warehouse: there is no table {ref} "
@@ -701,37 +703,13 @@ class PostgresWarehouseIOManager(dg.ConfigurableIOManager):
 # ---------------------------------------------------------------------- checks
 
 
-def _require_asset_key(context: dg.InputContext | dg.OutputContext) -> dg.AssetKey:
-    if not context.has_asset_key:
-        raise dg.Failure(
-            description=(
-                "PostgresWarehouseIOManager stores asset outputs only; this op output has no "
-                "asset key. Use another IO manager for plain ops."
-            ),
-            allow_retries=False,
-        )
-    return context.asset_key
-
-
-def _require_frame(obj: object, asset_key: dg.AssetKey) -> pd.DataFrame:
-    if isinstance(obj, pd.DataFrame):
-        return obj
-    raise dg.Failure(
-        description=(
-            f"{_describe(asset_key)} returned {type(obj).__name__}; the warehouse stores pandas "
-            "DataFrames only."
-        ),
-        allow_retries=False,
-    )
-
-
 def _partition_column_and_window(
     context: dg.InputContext | dg.OutputContext, asset_key: dg.AssetKey
 ) -> tuple[str, dg.TimeWindow]:
     """The asset's ``partition_expr`` column and the time window the context covers."""
     output = context.upstream_output if isinstance(context, dg.InputContext) else context
     column = ((output.definition_metadata if output else None) or {}).get(PARTITION_EXPR)
-    name = _describe(asset_key)
+    name = describe(asset_key)
     if not column:
         raise dg.Failure(
             description=(
@@ -760,33 +738,19 @@ def _check_rows_in_window(
     asset_key: dg.AssetKey,
 ) -> None:
     """Every row must fall in the window: rows outside it would never be replaced."""
-    name = _describe(asset_key)
-    if column not in frame.columns:
-        raise dg.Failure(
-            description=(
-                f"{name}: its '{PARTITION_EXPR}' column '{column}' is not in the output "
-                f"(columns: {', '.join(map(str, frame.columns))})."
-            ),
-            allow_retries=False,
-        )
-    try:
-        stamps = _timestamps(frame[column], context.asset_partitions_def.timezone)
-    except (ValueError, TypeError) as error:
-        raise dg.Failure(
-            description=f"{name}: column '{column}' cannot be read as datetimes: {error}",
-            allow_retries=False,
-        ) from error
+    stamps = partition_stamps(frame, column, context.asset_partitions_def.timezone, asset_key)
     # Two vectorised comparisons (NaT compares False, so it counts as outside); the lake's
     # partition_positions (IntervalIndex) takes seconds per million rows.
     inside = (stamps >= pd.Timestamp(window.start)) & (stamps < pd.Timestamp(window.end))
     outside = ~np.asarray(inside)
     if outside.any():
-        days = _days(stamps[outside])
+        days = distinct_days(stamps[outside])
         raise dg.Failure(
             description=(
-                f"{name}: {int(outside.sum())} rows have a '{column}' value outside this run's "
-                f"partitions ({_window_text(context)}), on days {_first_keys(days)}. Nothing "
-                "was written. Return only rows of the run's partitions."
+                f"{describe(asset_key)}: {int(outside.sum())} rows have a '{column}' value "
+                f"outside this run's partitions ({_window_text(context)}), on days "
+                f"{first_keys(days)}. Nothing was written. Return only rows of the run's "
+                "partitions."
             ),
             metadata={"offending_days": days[:100]},
             allow_retries=False,
