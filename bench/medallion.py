@@ -23,7 +23,7 @@ import pyarrow as pa
 from bench.memory import PeakRss
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.definitions import build_definitions
-from etl_assets.io.parquet_lake import frame_to_table, write_parquet
+from etl_assets.io.lake.writing import frame_to_table, write_parquet
 from etl_assets.quality.accounting import account_days
 from etl_assets.quality.checks import CHUNK_ROWS
 from etl_assets.quality.gold_suites import gold_suites

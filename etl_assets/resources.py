@@ -14,7 +14,7 @@ from etl_assets.automation.alerts import alerts_resource
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi
 from etl_assets.connectors.postgres_source import PostgresSource
-from etl_assets.io.parquet_lake import ParquetLakeIOManager
+from etl_assets.io.lake import ParquetLakeIOManager
 from etl_assets.settings import DEV_PII_KEY, PII_KEY_VARIABLE, Settings
 
 

@@ -1,17 +1,8 @@
-"""IO managers: where asset outputs are stored and read back from."""
+"""IO managers: where asset outputs are stored and read back from.
 
-from etl_assets.io.parquet_lake import (
-    ALLOW_MISSING_PARTITIONS,
-    MISSING_PARTITIONS_ATTR,
-    PARTITION_EXPR,
-    ParquetLakeIOManager,
-    lake_path,
-)
-
-__all__ = [
-    "ALLOW_MISSING_PARTITIONS",
-    "MISSING_PARTITIONS_ATTR",
-    "PARTITION_EXPR",
-    "ParquetLakeIOManager",
-    "lake_path",
-]
+- ``lake/``: the Parquet lake (``ParquetLakeIOManager``), one file per asset or partition;
+- ``warehouse.py``: the Postgres warehouse (``PostgresWarehouseIOManager``);
+- ``partitions.py``: what both managers share about partitioned outputs;
+- ``daily_frames.py``: the ``DailyFrames`` / ``LakePartitions`` contract between range-run
+  assets and the lake, a day at a time.
+"""

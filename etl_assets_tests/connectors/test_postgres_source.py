@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from psycopg2 import sql
 
-from etl_assets.io.parquet_lake import lake_path
+from etl_assets.io.lake import lake_path
 from etl_assets.sample_postgres import seed_customers
 from etl_assets.sources.spec import SourceDeclarationError, load_source
 from etl_assets_tests import postgres_fixtures

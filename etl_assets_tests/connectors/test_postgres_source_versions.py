@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from psycopg2 import sql
 
-from etl_assets.io.parquet_lake import lake_path
+from etl_assets.io.lake import lake_path
 from etl_assets_tests import postgres_fixtures
 from etl_assets_tests.postgres_fixtures import query
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
-from etl_assets.io.parquet_lake import ParquetLakeIOManager
+from etl_assets.io.lake import ParquetLakeIOManager
 from etl_assets.quality.types import dataframe_type
 from etl_assets_tests.io.test_parquet_lake import (
     DAILY,
@@ -248,7 +248,7 @@ def test_columns_metadata_reads_only_those_columns(lake, instance):
 def test_non_null_rows_come_from_footers_or_from_the_column_without_statistics(tmp_path):
     from upath import UPath
 
-    from etl_assets.io.parquet_lake import _non_null_rows
+    from etl_assets.io.lake.reading import non_null_rows as _non_null_rows
 
     frame = pd.DataFrame({"a": pd.array(["x", None, "z"], dtype="string"), "b": [1.0, 2.0, None]})
     with_stats, without = tmp_path / "with.parquet", tmp_path / "without.parquet"
@@ -268,7 +268,9 @@ def test_strings_read_as_categories_hold_the_same_values(tmp_path):
     files whose dictionaries differ; other columns unchanged."""
     from upath import UPath
 
-    from etl_assets.io.parquet_lake import _categories_as_strings, _concat, _read_partition_files
+    from etl_assets.io.lake.reading import categories_as_strings as _categories_as_strings
+    from etl_assets.io.lake.reading import concat_partitions as _concat
+    from etl_assets.io.lake.reading import read_partition_files as _read_partition_files
 
     days = {
         "d1": pd.DataFrame(

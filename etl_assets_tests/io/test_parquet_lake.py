@@ -10,8 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl_assets.io import parquet_lake
-from etl_assets.io.parquet_lake import ParquetLakeIOManager, lake_path
+from etl_assets.io.lake import ParquetLakeIOManager, lake_path, split, writing
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 DAILY_JANUARY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
@@ -124,7 +123,7 @@ def test_split_keeps_row_order_within_each_partition_whatever_the_input_order():
     table = pa.table({"row": [0, 1, 2, 3, 4, 5]})
     positions = np.array([2, 0, 2, 1, 0, 2])
 
-    pieces = parquet_lake.split_by_position(table, positions, 4)
+    pieces = split.split_by_position(table, positions, 4)
 
     assert [piece["row"].to_pylist() for piece in pieces] == [[1, 4], [3], [0, 2, 5], []]
     assert all(piece.schema == table.schema for piece in pieces)
@@ -137,7 +136,7 @@ def test_rows_outside_every_window_or_null_get_no_partition():
         tz="UTC",
     )
 
-    assert parquet_lake.partition_positions(stamps, windows).tolist() == [-1, 0, 1, -1, -1]
+    assert split.partition_positions(stamps, windows).tolist() == [-1, 0, 1, -1, -1]
 
 
 def test_single_partition_is_written_and_read_back(lake, instance):
@@ -267,7 +266,7 @@ def test_a_crash_while_writing_keeps_the_old_file(lake, instance, monkeypatch):
     materialize_orders(lake, instance, "2024-01-02")
     old_bytes = orders_file(lake, "2024-01-02").read_bytes()
 
-    monkeypatch.setattr(parquet_lake, "write_parquet", write_half_then_crash)
+    monkeypatch.setattr(writing, "write_parquet", write_half_then_crash)
     result = run(
         [orders_asset(lambda context: orders_for("2024-01-02", rows_per_day=50))],
         lake,
@@ -284,7 +283,7 @@ def test_a_crash_midway_through_a_backfill_replaces_no_day(lake, instance, monke
     materialize_orders(lake, instance, "2024-01-01", "2024-01-02")
     old = {day: orders_file(lake, day).read_bytes() for day in ["2024-01-01", "2024-01-02"]}
     calls = []
-    real_writer = parquet_lake.write_parquet
+    real_writer = writing.write_parquet
 
     def crash_on_third_file(table, sink):
         calls.append(1)
@@ -292,7 +291,7 @@ def test_a_crash_midway_through_a_backfill_replaces_no_day(lake, instance, monke
             raise OSError("killed (simulated)")
         real_writer(table, sink)
 
-    monkeypatch.setattr(parquet_lake, "write_parquet", crash_on_third_file)
+    monkeypatch.setattr(writing, "write_parquet", crash_on_third_file)
     result = run(
         [orders_asset(lambda context: orders_for("2024-01-01", "2024-01-02", "2024-01-03"))],
         lake,
