@@ -44,7 +44,9 @@ import sqlalchemy
 from psycopg2 import sql
 
 from etl_assets.connectors.postgres import PostgresWarehouse
-from etl_assets.io.warehouse import PostgresWarehouseIOManager, csv_chunks, frame_to_arrow
+from etl_assets.io.warehouse import PostgresWarehouseIOManager
+from etl_assets.io.warehouse.copy import csv_chunks
+from etl_assets.io.warehouse.sql_types import frame_to_arrow
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DAYS = pd.date_range("2024-01-01", "2024-12-31", freq="D")

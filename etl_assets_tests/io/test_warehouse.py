@@ -24,8 +24,12 @@ from etl_assets.connectors.postgres import (
     WarehouseConnectionError,
     redact_url,
 )
-from etl_assets.io import warehouse as warehouse_module
-from etl_assets.io.warehouse import PostgresWarehouseIOManager, TableRef, read_table
+from etl_assets.io.warehouse import PostgresWarehouseIOManager
+from etl_assets.io.warehouse import copy as warehouse_copy
+from etl_assets.io.warehouse.reading import read_table
+from etl_assets.io.warehouse.sql_types import frame_to_arrow
+from etl_assets.io.warehouse.swap import replace_window
+from etl_assets.io.warehouse.tables import TableRef
 from etl_assets_tests import postgres_fixtures
 from etl_assets_tests.postgres_fixtures import query, unique_name, with_url_parts
 
@@ -213,7 +217,7 @@ def test_connections_are_released_when_the_run_ends(postgres_url, pg_schema):
 
 
 def test_chunk_stream_serves_reads_of_any_size_across_chunks():
-    stream = warehouse_module.ChunkStream(iter([b"abc", b"", b"defg"]))
+    stream = warehouse_copy.ChunkStream(iter([b"abc", b"", b"defg"]))
     assert [stream.read(2), stream.read(2), stream.read(10), stream.read(2)] == [
         b"ab",
         b"c",
@@ -230,7 +234,7 @@ def test_chunks_made_ahead_keep_order_and_raise_the_producers_error():
 
     received = []
     with pytest.raises(RuntimeError, match="producer broke"):
-        for chunk in warehouse_module.produced_ahead(chunks()):
+        for chunk in warehouse_copy.produced_ahead(chunks()):
             received.append(chunk)
     assert received == [b"1", b"2"]
 
@@ -243,7 +247,7 @@ def test_closing_the_consumer_early_stops_the_producer_thread():
             produced.append(len(produced))
             yield b"x"
 
-    stream = warehouse_module.produced_ahead(endless(), depth=2)
+    stream = warehouse_copy.produced_ahead(endless(), depth=2)
     assert next(stream) == b"x"
     stream.close()  # joins the thread: it must notice and stop
     assert len(produced) <= 5
@@ -251,8 +255,8 @@ def test_closing_the_consumer_early_stops_the_producer_thread():
 
 def test_nulls_and_empty_strings_are_told_apart_in_the_csv():
     frame = pd.DataFrame({"text": pd.array(["", None, 'say "hi"'], dtype="string[pyarrow]")})
-    table = warehouse_module.frame_to_arrow(frame, "test")
-    assert b"".join(warehouse_module.csv_chunks(table)) == b'""\n\n"say ""hi"""\n'
+    table = frame_to_arrow(frame, "test")
+    assert b"".join(warehouse_copy.csv_chunks(table)) == b'""\n\n"say ""hi"""\n'
 
 
 # -------------------------------------------------------------------- first write
@@ -511,15 +515,15 @@ def test_load_input_reads_one_partition_or_every_partition(postgres_url, pg_sche
 @pytest.fixture
 def dying_copy(monkeypatch):
     """From now on every COPY dies after its first chunk of rows, as a killed load would."""
-    real_chunks = warehouse_module.csv_chunks
+    real_chunks = warehouse_copy.csv_chunks
 
-    def chunks_then_death(table, batch_rows=warehouse_module.COPY_BATCH_ROWS):
+    def chunks_then_death(table, batch_rows=warehouse_copy.COPY_BATCH_ROWS):
         for number, chunk in enumerate(real_chunks(table, batch_rows=2)):
             if number == 1:
                 raise RuntimeError("killed mid-COPY")
             yield chunk
 
-    monkeypatch.setattr(warehouse_module, "csv_chunks", chunks_then_death)
+    monkeypatch.setattr(warehouse_copy, "csv_chunks", chunks_then_death)
 
 
 def test_a_partition_load_killed_midway_leaves_the_old_rows(postgres_url, pg_schema, request):
@@ -561,16 +565,19 @@ CHILD_LOAD = textwrap.dedent(
     import sys, time
     import dagster as dg, pandas as pd
     from etl_assets.connectors.postgres import PostgresWarehouse
-    from etl_assets.io import warehouse
+    from etl_assets.io.warehouse import copy as warehouse_copy
+    from etl_assets.io.warehouse.sql_types import frame_to_arrow
+    from etl_assets.io.warehouse.swap import replace_window
+    from etl_assets.io.warehouse.tables import TableRef
 
-    real_chunks = warehouse.csv_chunks
+    real_chunks = warehouse_copy.csv_chunks
 
     def slow_chunks(table, batch_rows=1000):
         for chunk in real_chunks(table, batch_rows=1000):
             yield chunk
             time.sleep(0.05)  # a long COPY, so the parent can kill us in the middle
 
-    warehouse.csv_chunks = slow_chunks
+    warehouse_copy.csv_chunks = slow_chunks
     url, schema = sys.argv[1], sys.argv[2]
     frame = pd.DataFrame({
         "order_date": pd.Series([pd.Timestamp("2024-01-01")] * 200_000, dtype="datetime64[ns]"),
@@ -578,9 +585,9 @@ CHILD_LOAD = textwrap.dedent(
     })
     day = pd.Timestamp("2024-01-01", tz="UTC")
     window = dg.TimeWindow(day, day + pd.Timedelta(days=1))
-    warehouse.replace_window(
-        PostgresWarehouse(url=url), warehouse.TableRef(schema, "daily"),
-        warehouse.frame_to_arrow(frame, "child"), "order_date", window,
+    replace_window(
+        PostgresWarehouse(url=url), TableRef(schema, "daily"),
+        frame_to_arrow(frame, "child"), "order_date", window,
     )
     """
 )
@@ -607,9 +614,7 @@ def test_a_process_killed_with_sigkill_mid_copy_leaves_the_old_rows(
     window = dg.TimeWindow(
         pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-02", tz="UTC")
     )
-    warehouse_module.replace_window(
-        warehouse, ref, warehouse_module.frame_to_arrow(old, "old"), "order_date", window
-    )
+    replace_window(warehouse, ref, frame_to_arrow(old, "old"), "order_date", window)
     app = unique_name("sigkill")
     child = subprocess.Popen(
         [
