@@ -36,6 +36,17 @@ class WriteResult:
     columns_added: list[str]
 
 
+def _prepare_table(
+    warehouse: PostgresWarehouse, ref: TableRef, table: pa.Table, lock_timeout: float
+) -> list[str]:
+    """Create the table or add the output's new columns, in a transaction of its own;
+    return the added columns."""
+    wanted = column_types(table, str(ref))
+    with lock_timeout_as_failure(ref, lock_timeout):
+        with warehouse.connection() as conn, conn.cursor() as cursor:
+            return ensure_table(cursor, ref, wanted, lock_timeout)
+
+
 def replace_window(
     warehouse: PostgresWarehouse,
     ref: TableRef,
@@ -45,10 +56,7 @@ def replace_window(
     lock_timeout: float = LOCK_TIMEOUT_SECONDS,
 ) -> WriteResult:
     """Replace the rows whose ``column`` falls in ``window`` by ``table``, atomically."""
-    wanted = column_types(table, str(ref))
-    with lock_timeout_as_failure(ref, lock_timeout):
-        with warehouse.connection() as conn, conn.cursor() as cursor:
-            added = ensure_table(cursor, ref, wanted, lock_timeout)
+    added = _prepare_table(warehouse, ref, table, lock_timeout)
     with warehouse.connection() as conn, conn.cursor() as cursor:
         column_type = existing_columns(cursor, ref)[column]
         condition = window_condition(column, column_type, window)
@@ -65,10 +73,7 @@ def replace_table(
     lock_timeout: float = LOCK_TIMEOUT_SECONDS,
 ) -> WriteResult:
     """Replace the whole table by ``table``: COPY into a stage table, then swap, atomically."""
-    wanted = column_types(table, str(ref))
-    with lock_timeout_as_failure(ref, lock_timeout):
-        with warehouse.connection() as conn, conn.cursor() as cursor:
-            added = ensure_table(cursor, ref, wanted, lock_timeout)
+    added = _prepare_table(warehouse, ref, table, lock_timeout)
     stage = TableRef(ref.schema, f"_stage_{uuid.uuid4().hex[:16]}")
     with (
         lock_timeout_as_failure(ref, lock_timeout),
