@@ -31,7 +31,7 @@ from etl_assets.assets.common import (
 )
 from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import ROW_NUMBER
+from etl_assets.sources.reserved_columns import ROW_NUMBER
 
 WATERMARK_METADATA = "watermark"
 

@@ -23,23 +23,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-ENCODING = "utf-8"
-INVALID_ENCODING = "invalid_encoding"
-MALFORMED_LINE = "malformed_line"
-ROW_NUMBER = "_row_number"
-READ_ERROR = "_read_error"
-LINEAGE_COLUMNS = (  # after the declared columns, in this order
-    "_source_file",
-    "_batch_id",
-    "_ingested_at",
-    ROW_NUMBER,
-    "_landing_date",
+from etl_assets.sources.reserved_columns import (
+    INVALID_ENCODING,
+    LINEAGE_COLUMNS,
+    MALFORMED_LINE,
     READ_ERROR,
+    RESERVED_COLUMNS,
+    ROW_NUMBER,
 )
 
-# Names the pipeline writes itself: bronze's lineage, and the quarantine's reason columns.
-# A landing column or declared column by one of these names would be overwritten.
-RESERVED_COLUMNS = (*LINEAGE_COLUMNS, "_reject_reason", "_reject_detail")
+ENCODING = "utf-8"
 
 # pandas' pyarrow-backed strings are large_string; parsing into that type avoids a cast.
 _STRING = pa.large_string()
