@@ -10,7 +10,7 @@ import yaml
 
 from etl_assets.sources import load_source
 from etl_assets.sources.hooks import HookSpec
-from etl_assets.transforms.rules import HookContractError, apply_row_rules
+from etl_assets.transforms.silver.declared_rules import HookContractError, apply_row_rules
 from etl_assets.transforms.silver import clean_source, quarantine_schema
 
 DECLARATION = {
