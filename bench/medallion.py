@@ -44,8 +44,7 @@ from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAG
 from etl_assets.transforms import gold
 from etl_assets.transforms.bronze import frame_bronze, read_landing_csv
 from etl_assets.transforms.history import build_scd2
-from etl_assets.transforms.silver.declared_rules import apply_row_rules
-from etl_assets.transforms.silver import clean_source, rows_of_days
+from etl_assets.transforms.silver import apply_row_rules, clean_source, rows_of_days
 
 MIB = 1024 * 1024
 

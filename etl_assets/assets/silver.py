@@ -32,11 +32,12 @@ from etl_assets.resources import PiiKey
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook
 from etl_assets.transforms.history import build_scd2, scd2_from_versions
-from etl_assets.transforms.silver.declared_rules import apply_row_rules, describe_rule
 from etl_assets.transforms.silver import (
     SilverResult,
+    apply_row_rules,
     clean_source,
     combine_results,
+    describe_rule,
     quarantine_schema,
     rows_of_days,
     silver_schema,

@@ -6,17 +6,19 @@ import pandas as pd
 import pytest
 
 from etl_assets.sources import ColumnSpec, load_sources
-from etl_assets.transforms.silver import (
+from etl_assets.sources.reserved_columns import (
     CONFLICTING_DUPLICATE_KEY,
     DATE_OUTSIDE_LATE_WINDOW,
     REJECT_REASON_PREFIXES,
-    _check_accounting,
+)
+from etl_assets.transforms.silver import (
     cast_column,
     clean_source,
     quarantine_schema,
     reject_reasons,
     silver_schema,
 )
+from etl_assets.transforms.silver.clean import _check_accounting
 
 STRING = "string[pyarrow]"
 SPECS = load_sources()

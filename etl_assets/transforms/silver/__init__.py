@@ -1,42 +1,56 @@
-"""Silver: bronze rows cast, checked, deduplicated and given a day; split into one module
-per job next."""
+"""Silver: bronze rows cast, checked, deduplicated and given a day (`clean_source`), then the
+declared rules and the silver hook (`apply_row_rules`). One module per job:
 
+- clean.py: the step itself (`clean_source`, `SilverResult`, `silver_schema`)
+- bronze_rows.py: the bronze input of a run, conformed
+- casting.py: raw strings to silver types, on distinct values
+- days.py: each row's partition day, and the window of bronze days a day needs
+- builtin_rules.py: read errors, required/type/minimum, the late-arrival window
+- duplicates.py: duplicates of a business key, and versions of a watermarked source
+- derived.py: the declared derived columns
+- quarantine.py: reject reasons, the quarantine's schema and frame
+- declared_rules.py: the `rules:` of a declaration and the silver hook, after cleaning
+
+Pure pandas, numpy and pyarrow: no dagster import here.
+"""
+
+from etl_assets.transforms.silver.casting import cast_column
 from etl_assets.transforms.silver.clean import (
-    CONFLICTING_DUPLICATE_KEY,
-    DATE_OUTSIDE_LATE_WINDOW,
-    LINEAGE_COLUMNS,
-    READ_ERROR_COLUMN,
-    REJECT_DETAIL_COLUMN,
-    REJECT_REASON_COLUMN,
-    REJECT_REASON_PREFIXES,
     SilverResult,
-    _check_accounting,
-    cast_column,
     clean_source,
     combine_results,
-    quarantine_schema,
-    reject_reasons,
-    rows_of_days,
     silver_schema,
-    versioned_by,
 )
+from etl_assets.transforms.silver.days import (
+    day_after_window,
+    day_window,
+    rows_of_days,
+    window_gaps,
+)
+from etl_assets.transforms.silver.declared_rules import (
+    HookContractError,
+    RuleOutcome,
+    apply_row_rules,
+    describe_rule,
+)
+from etl_assets.transforms.silver.duplicates import versioned_by
+from etl_assets.transforms.silver.quarantine import quarantine_schema, reject_reasons
 
 __all__ = [
-    "CONFLICTING_DUPLICATE_KEY",
-    "DATE_OUTSIDE_LATE_WINDOW",
-    "LINEAGE_COLUMNS",
-    "READ_ERROR_COLUMN",
-    "REJECT_DETAIL_COLUMN",
-    "REJECT_REASON_COLUMN",
-    "REJECT_REASON_PREFIXES",
+    "HookContractError",
+    "RuleOutcome",
     "SilverResult",
-    "_check_accounting",
+    "apply_row_rules",
     "cast_column",
     "clean_source",
     "combine_results",
+    "day_after_window",
+    "day_window",
+    "describe_rule",
     "quarantine_schema",
     "reject_reasons",
     "rows_of_days",
     "silver_schema",
     "versioned_by",
+    "window_gaps",
 ]
