@@ -1,4 +1,4 @@
-"""Bronze: a landing CSV read faithfully, every value kept as the string that was written.
+"""A landing CSV read faithfully, every value kept as the string that was written.
 
 The common case (valid UTF-8, every line with the header's field count) is parsed by
 pyarrow straight into `string[pyarrow]` columns, without a Python object per value. Only
@@ -25,14 +25,11 @@ import pyarrow.csv as pacsv
 
 from etl_assets.sources.reserved_columns import (
     INVALID_ENCODING,
-    LINEAGE_COLUMNS,
     MALFORMED_LINE,
     READ_ERROR,
-    RESERVED_COLUMNS,
     ROW_NUMBER,
 )
-
-ENCODING = "utf-8"
+from etl_assets.transforms.bronze import ENCODING, LandingFileError, LandingRead
 
 # pandas' pyarrow-backed strings are large_string; parsing into that type avoids a cast.
 _STRING = pa.large_string()
@@ -41,28 +38,7 @@ _STRING_DTYPE = pd.StringDtype("pyarrow")
 _READ_ERROR_VALUES = pa.array([None, INVALID_ENCODING, MALFORMED_LINE], _STRING)
 _VALIDATION_CHUNK = 16 << 20  # bytes decoded at a time to check UTF-8 (bounds memory)
 _REPAIR_CHUNK = 8 << 10  # small, so a bad line costs a per-line pass over few neighbours
-_CONSTANT_BLOCK_ROWS = 1 << 16  # rows of the one chunk a constant column repeats
 _WHOLE_FILE = (1 << 31) - 1  # pyarrow's largest block size (int32)
-
-
-class LandingFileError(Exception):
-    """A landing file cannot be read as declared; the message says what, where and what to do."""
-
-
-@dataclass(frozen=True)
-class LandingRead:
-    """A landing file as read: its frame and what is known about the bytes."""
-
-    # declared, then kept undeclared columns (strings); _row_number, _read_error
-    frame: pd.DataFrame
-    sha256: str  # hex digest of the raw bytes
-    size_bytes: int
-    encoding: str
-    invalid_encoding_rows: int
-    malformed_rows: int  # rows whose _read_error is malformed_line
-    # Not declared. CSV and Parquet leave them out of the frame (bronze reads again keeping
-    # them); JSON keeps them in it, after the declared columns.
-    unexpected_columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -102,47 +78,6 @@ def read_landing_csv(
         malformed_rows=int(np.count_nonzero(codes == 2)),
         unexpected_columns=layout.unexpected,
     )
-
-
-def frame_bronze(
-    read: LandingRead,
-    *,
-    source_file: str,
-    batch_id: str,
-    ingested_at: pd.Timestamp,
-    landing_date: pd.Timestamp | None,
-) -> pd.DataFrame:
-    """The bronze frame: the read columns plus lineage, without copying the read columns.
-
-    A naive `ingested_at` is taken as UTC; `landing_date` is kept as its day (midnight).
-    """
-    clash = [c for c in read.unexpected_columns if c in RESERVED_COLUMNS]
-    if clash:
-        raise LandingFileError(
-            f"{source_file}: undeclared column(s) {', '.join(clash)} have names the pipeline "
-            f"writes itself ({', '.join(RESERVED_COLUMNS)}); their values would be "
-            "overwritten. Rename them in the source (for JSON, or list them under "
-            "ignore_fields: to leave them out), then run again."
-        )
-    frame = read.frame
-    rows = len(frame)
-    declared = [c for c in frame.columns if c not in (ROW_NUMBER, READ_ERROR)]
-    ingested = pd.Timestamp(ingested_at)
-    ingested = ingested.tz_localize("UTC") if ingested.tz is None else ingested.tz_convert("UTC")
-    landing = (
-        pd.NaT if landing_date is None else pd.Timestamp(landing_date).tz_localize(None).normalize()
-    )
-    lineage = {
-        "_source_file": _constant_strings(source_file, rows),
-        "_batch_id": _constant_strings(batch_id, rows),
-        "_ingested_at": _constant_datetimes(ingested.tz_localize(None), rows, tz="UTC"),
-        ROW_NUMBER: frame[ROW_NUMBER],
-        "_landing_date": _constant_datetimes(landing, rows, tz=None),
-        READ_ERROR: frame[READ_ERROR],
-    }
-    columns = {name: frame[name] for name in declared}
-    columns |= {name: lineage[name] for name in LINEAGE_COLUMNS}
-    return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
 # --- encoding -------------------------------------------------------------------------
@@ -419,17 +354,3 @@ def _landing_frame(
         _READ_ERROR_VALUES.take(pa.array(codes)) if codes.any() else pa.nulls(rows, _STRING)
     )
     return pa.table(columns).to_pandas(types_mapper={_STRING: _STRING_DTYPE}.get)
-
-
-def _constant_strings(value: str, rows: int) -> pd.arrays.ArrowStringArray:
-    """`value` repeated: chunks that share one block's buffers, not `rows` copies."""
-    block = pa.array([value] * min(rows, _CONSTANT_BLOCK_ROWS), _STRING)
-    full, rest = divmod(rows, _CONSTANT_BLOCK_ROWS)
-    chunks = [block] * full + ([block.slice(0, rest)] if rest else [])
-    return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, _STRING))
-
-
-def _constant_datetimes(value: pd.Timestamp, rows: int, tz: str | None) -> pd.DatetimeIndex:
-    """`value` (NaT allowed) repeated, as wall time in `tz`."""
-    naive = np.full(rows, value.to_datetime64(), dtype="datetime64[ns]")
-    return pd.DatetimeIndex(naive, tz=tz)

@@ -668,7 +668,8 @@ def _sample_bronze(tmp_path, days: int, rows_per_day: int) -> tuple[pd.DataFrame
     """Bronze orders of a generated sample (late rows, duplicates, dirt of every kind)."""
     from etl_assets.connectors.files import LandingFiles
     from etl_assets.sample_data import generate_sample
-    from etl_assets.transforms.bronze import frame_bronze, read_landing_csv
+    from etl_assets.transforms.bronze import frame_bronze
+    from etl_assets.transforms.csv_reader import read_landing_csv
 
     manifest = generate_sample(tmp_path, days=days, rows_per_day=rows_per_day, seed=3)
     spec = load_sources()["orders"]
