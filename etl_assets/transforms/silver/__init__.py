@@ -10,6 +10,8 @@ declared rules and the silver hook (`apply_row_rules`). One module per job:
 - derived.py: the declared derived columns
 - quarantine.py: reject reasons, the quarantine's schema and frame
 - declared_rules.py: the `rules:` of a declaration and the silver hook, after cleaning
+- scd2.py: the type-2 history a history source's declaration calls for
+- lineage.py: the bronze columns each silver column comes from
 
 Pure pandas, numpy and pyarrow: no dagster import here.
 """
