@@ -56,7 +56,7 @@ def measure(reader: str, path: Path) -> dict:
     """One read in this process: seconds, rows, peak RSS (MB) and RSS before it (MB)."""
     import pandas as pd
 
-    from etl_assets.transforms.bronze import read_landing_csv
+    from etl_assets.transforms.csv_reader import read_landing_csv
 
     before = _peak_rss_mb()
     start = time.perf_counter()

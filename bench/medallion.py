@@ -40,12 +40,12 @@ from etl_assets.runner import run_pipeline, step_seconds
 from etl_assets.sample_data import generate_sample
 from etl_assets.settings import DEV_PII_KEY, load_settings
 from etl_assets.sources import SourceSpec, load_sources
+from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
 from etl_assets.transforms import gold
-from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
-from etl_assets.transforms.bronze import frame_bronze, read_landing_csv
+from etl_assets.transforms.bronze import frame_bronze
+from etl_assets.transforms.csv_reader import read_landing_csv
 from etl_assets.transforms.history import build_scd2
-from etl_assets.transforms.rules import apply_row_rules
-from etl_assets.transforms.silver import clean_source, rows_of_days
+from etl_assets.transforms.silver import apply_row_rules, clean_source, rows_of_days
 
 MIB = 1024 * 1024
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.io.lake import ALLOW_MISSING_PARTITIONS
-from etl_assets.transforms.bronze import LINEAGE_COLUMNS
+from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS
 
 DAYS = ["2024-02-01", "2024-02-02", "2024-02-03"]
 BRONZE = dg.AssetKey(["bronze", "tips"])

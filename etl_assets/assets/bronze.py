@@ -24,7 +24,8 @@ from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.io.daily_frames import DailyFrames
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import LandingRead, read_landing_csv
+from etl_assets.transforms.bronze import LandingRead
+from etl_assets.transforms.csv_reader import read_landing_csv
 from etl_assets.transforms.readers import read_landing_json, read_landing_parquet
 
 # The resource each connector reads through (registered in etl_assets.resources).

@@ -5,7 +5,7 @@ recorded in the asset's last materialization (metadata `watermark`), and appends
 new batch, to the bronze frame stored by the previous one. Bronze therefore holds every
 version of every row ever extracted, each with its batch, like the landing files of a
 daily source; silver keeps the latest version of each business key (or, for a history,
-every version), see `transforms.silver.find_versions`.
+every version), see `transforms.silver.duplicates.find_versions`.
 
 - `_row_number` numbers the rows of the whole log, not of one batch: a batch's rows follow
   on from the last stored row, so (`_source_file`, `_row_number`) identifies one bronze row,
@@ -31,7 +31,7 @@ from etl_assets.assets.common import (
 )
 from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import ROW_NUMBER
+from etl_assets.sources.reserved_columns import ROW_NUMBER
 
 WATERMARK_METADATA = "watermark"
 

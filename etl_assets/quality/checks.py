@@ -46,7 +46,7 @@ from etl_assets.quality.schema_drift import (
 from etl_assets.quality.suites import Suite, source_suites
 from etl_assets.quality.validation import Outcome, Partitions, validate_partitions
 from etl_assets.sources import SourceSpec
-from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
+from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
 
 SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
 CHUNK_ROWS = 2_000_000  # rows a check holds at once in a range run

@@ -13,14 +13,10 @@ from dataclasses import dataclass
 
 from etl_assets.quality.expectations import ERROR, WARN, Expectation
 from etl_assets.sources import SourceSpec
+from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
+from etl_assets.sources.reserved_columns import REJECT_REASON_COLUMN
 from etl_assets.sources.spec import SourceDeclarationError
-from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
-from etl_assets.transforms.silver import (
-    REJECT_REASON_COLUMN,
-    quarantine_schema,
-    reject_reasons,
-    silver_schema,
-)
+from etl_assets.transforms.silver import quarantine_schema, reject_reasons, silver_schema
 from etl_assets.transforms.standardise import COUNTRY_SPELLINGS
 
 HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current")

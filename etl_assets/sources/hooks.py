@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl_assets.sources.rule_spec import BUILT_IN_REASON_PREFIXES
+from etl_assets.sources.reserved_columns import REJECT_REASON_PREFIXES
 
 HOOK_PATTERN = re.compile(r"^(?P<where>[A-Za-z0-9_./\-]+):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -56,7 +56,7 @@ def read_hook(reader, raw: Any, file: Path, taken: set[str]) -> HookSpec | None:
         raise reader.fail("silver_hook.reasons", "list every reason the hook may return")
     for i, reason in enumerate(reasons):
         reader.identifier(reason, f"silver_hook.reasons[{i}]")
-        if reason in taken or reason in reasons[:i] or reason.startswith(BUILT_IN_REASON_PREFIXES):
+        if reason in taken or reason in reasons[:i] or reason.startswith(REJECT_REASON_PREFIXES):
             raise reader.fail(f"silver_hook.reasons[{i}]", f"{reason!r} is already a reason")
     return HookSpec(function, reasons)
 

@@ -13,7 +13,7 @@ No dagster import here: the Postgres source connector reads this model.
       watermark: updated_at          # a declared column; rows with a later value are new
 
 The watermark also orders the versions of a row that bronze logs: silver keeps the latest
-one of each business key (`transforms.silver.versioned_by`).
+one of each business key (`transforms.silver.duplicates.versioned_by`).
 """
 
 from __future__ import annotations

@@ -18,16 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from etl_assets.sources.reserved_columns import BUILT_IN_REASONS, REJECT_REASON_PREFIXES
+
 RULE_KINDS = ("min", "max", "between", "in", "matches", "not_null")
 SEVERITIES = ("error", "warn")
-# Reasons the silver transform produces itself; a rule must not reuse them.
-BUILT_IN_REASON_PREFIXES = ("missing_", "unparseable_", "below_minimum_")
-BUILT_IN_REASONS = (
-    "invalid_encoding",
-    "malformed_line",
-    "date_outside_late_window",
-    "conflicting_duplicate_key",
-)
 _ORDERED_TYPES = ("int", "float", "datetime")
 
 
@@ -54,7 +48,7 @@ def read_rules(reader, raw: Any, column_types: dict[str, str]) -> tuple[RuleSpec
         item = reader.mapping(item, where)
         reader.keys(item, f"{where}.", {"name", "column"}, {"severity", *RULE_KINDS})
         name = reader.identifier(item["name"], f"{where}.name")
-        if name in BUILT_IN_REASONS or name.startswith(BUILT_IN_REASON_PREFIXES):
+        if name in BUILT_IN_REASONS or name.startswith(REJECT_REASON_PREFIXES):
             raise reader.fail(f"{where}.name", f"{name!r} is a reason the framework uses itself")
         if any(rule.name == name for rule in rules):
             raise reader.fail(f"{where}.name", f"{name!r} is declared twice")

@@ -23,8 +23,8 @@ from etl_assets.quality.expectations import (
 from etl_assets.sources.hooks import HookSpec, read_hook
 from etl_assets.sources.http_spec import HttpSpec, read_http
 from etl_assets.sources.postgres_spec import PostgresSourceSpec, read_postgres
-from etl_assets.sources.rule_spec import BUILT_IN_REASONS, RuleSpec, read_rules
-from etl_assets.transforms.bronze import RESERVED_COLUMNS
+from etl_assets.sources.reserved_columns import BUILT_IN_REASONS, RESERVED_COLUMNS
+from etl_assets.sources.rule_spec import RuleSpec, read_rules
 
 CONNECTORS = ("files", "http", "postgres")
 AVAILABLE_CONNECTORS = ("files", "http", "postgres")

@@ -27,13 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from etl_assets.transforms.bronze import (
-    ENCODING,
-    READ_ERROR,
-    ROW_NUMBER,
-    LandingFileError,
-    LandingRead,
-)
+from etl_assets.sources.reserved_columns import READ_ERROR, ROW_NUMBER
+from etl_assets.transforms.bronze import ENCODING, LandingFileError, LandingRead
 
 _STRING = pa.large_string()
 _STRING_DTYPE = pd.StringDtype("pyarrow")

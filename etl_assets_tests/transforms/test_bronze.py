@@ -7,7 +7,8 @@ import hashlib
 import pandas as pd
 import pytest
 
-from etl_assets.transforms.bronze import LandingFileError, frame_bronze, read_landing_csv
+from etl_assets.transforms.bronze import LandingFileError, frame_bronze
+from etl_assets.transforms.csv_reader import read_landing_csv
 
 COLUMNS = ["id", "name", "amount"]
 STRING = pd.StringDtype("pyarrow")

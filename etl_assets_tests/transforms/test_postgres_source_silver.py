@@ -7,13 +7,10 @@ import pandas as pd
 import pytest
 
 from etl_assets.sources import load_sources
+from etl_assets.sources.reserved_columns import CONFLICTING_DUPLICATE_KEY
 from etl_assets.sources.spec import load_source
 from etl_assets.transforms.history import scd2_from_versions
-from etl_assets.transforms.silver import (
-    CONFLICTING_DUPLICATE_KEY,
-    clean_source,
-    versioned_by,
-)
+from etl_assets.transforms.silver import clean_source, versioned_by
 
 STRING = "string[pyarrow]"
 LABEL = "postgres://127.0.0.1:5432/crm/public.accounts"

@@ -10,8 +10,12 @@ import yaml
 
 from etl_assets.sources import load_source
 from etl_assets.sources.hooks import HookSpec
-from etl_assets.transforms.rules import HookContractError, apply_row_rules
-from etl_assets.transforms.silver import clean_source, quarantine_schema
+from etl_assets.transforms.silver import (
+    HookContractError,
+    apply_row_rules,
+    clean_source,
+    quarantine_schema,
+)
 
 DECLARATION = {
     "name": "readings",

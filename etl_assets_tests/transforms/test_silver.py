@@ -6,17 +6,19 @@ import pandas as pd
 import pytest
 
 from etl_assets.sources import ColumnSpec, load_sources
-from etl_assets.transforms.silver import (
+from etl_assets.sources.reserved_columns import (
     CONFLICTING_DUPLICATE_KEY,
     DATE_OUTSIDE_LATE_WINDOW,
     REJECT_REASON_PREFIXES,
-    _check_accounting,
+)
+from etl_assets.transforms.silver import (
     cast_column,
     clean_source,
     quarantine_schema,
     reject_reasons,
     silver_schema,
 )
+from etl_assets.transforms.silver.clean import _check_accounting
 
 STRING = "string[pyarrow]"
 SPECS = load_sources()
@@ -666,7 +668,8 @@ def _sample_bronze(tmp_path, days: int, rows_per_day: int) -> tuple[pd.DataFrame
     """Bronze orders of a generated sample (late rows, duplicates, dirt of every kind)."""
     from etl_assets.connectors.files import LandingFiles
     from etl_assets.sample_data import generate_sample
-    from etl_assets.transforms.bronze import frame_bronze, read_landing_csv
+    from etl_assets.transforms.bronze import frame_bronze
+    from etl_assets.transforms.csv_reader import read_landing_csv
 
     manifest = generate_sample(tmp_path, days=days, rows_per_day=rows_per_day, seed=3)
     spec = load_sources()["orders"]

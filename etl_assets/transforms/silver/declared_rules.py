@@ -5,9 +5,9 @@ of severity `error`, or that the hook rejects, from silver to the quarantine wit
 rule's name as `_reject_reason`; rules of severity `warn` keep their rows and are
 counted. Rows are moved, never dropped: row accounting still balances.
 
-Order: the built-in rules and deduplication first (in `clean_source`), then the declared
-rules in declaration order (the first failing one names the reason), then the hook on
-the rows still kept. Pure pandas: no dagster import here.
+Order: the built-in rules (builtin_rules.py) and deduplication first (in `clean_source`),
+then the declared rules in declaration order (the first failing one names the reason),
+then the hook on the rows still kept. Pure pandas: no dagster import here.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 
 from etl_assets.sources import SourceSpec
-from etl_assets.sources.rule_spec import RuleSpec
-from etl_assets.transforms.silver import (
-    LINEAGE_COLUMNS,
-    READ_ERROR_COLUMN,
+from etl_assets.sources.reserved_columns import (
+    READ_ERROR,
     REJECT_DETAIL_COLUMN,
     REJECT_REASON_COLUMN,
-    SilverResult,
-    quarantine_schema,
+    SILVER_LINEAGE_COLUMNS,
 )
+from etl_assets.sources.rule_spec import RuleSpec
+from etl_assets.transforms.silver.clean import SilverResult
+from etl_assets.transforms.silver.quarantine import quarantine_schema
 from etl_assets.transforms.standardise import STRING_DTYPE
 
 IDENTITY = ["_source_file", "_row_number"]  # one bronze row
@@ -170,8 +170,8 @@ def _quarantine_rows(
     columns[REJECT_DETAIL_COLUMN] = pd.Series(details.to_numpy(), dtype=STRING_DTYPE)
     if spec.is_daily:
         columns[spec.partition_column] = rows[spec.partition_column].reset_index(drop=True)
-    for name in LINEAGE_COLUMNS:
+    for name in SILVER_LINEAGE_COLUMNS:
         columns[name] = rows[name].reset_index(drop=True)
-    columns[READ_ERROR_COLUMN] = pd.Series(pd.NA, index=range(len(rows)), dtype=STRING_DTYPE)
+    columns[READ_ERROR] = pd.Series(pd.NA, index=range(len(rows)), dtype=STRING_DTYPE)
     schema = quarantine_schema(spec)
     return pd.DataFrame(columns)[list(schema)].astype(schema)
