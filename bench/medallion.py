@@ -24,18 +24,18 @@ from bench.memory import PeakRss
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.definitions import build_definitions
 from etl_assets.io.parquet_lake import frame_to_table, write_parquet
-from etl_assets.quality.accounting import account_days
-from etl_assets.quality.checks import CHUNK_ROWS
-from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import (
+from etl_assets.quality.checks.accounting import account_days
+from etl_assets.quality.checks.report import severity_checks
+from etl_assets.quality.checks.schema_drift import landing_column_checks, non_null_rows
+from etl_assets.quality.checks.suite_checks import CHUNK_ROWS
+from etl_assets.quality.engine.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.suites.gold_suites import gold_suites
+from etl_assets.quality.suites.reconciliation import (
     RECONCILIATION,
     RECONCILIATION_COLUMNS,
     reconciliation_frame,
 )
-from etl_assets.quality.report import severity_checks
-from etl_assets.quality.schema_drift import landing_column_checks, non_null_rows
-from etl_assets.quality.suites import Suite, source_suites
-from etl_assets.quality.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.suites.source_suites import Suite, source_suites
 from etl_assets.runner import run_pipeline, step_seconds
 from etl_assets.sample_data import generate_sample
 from etl_assets.settings import DEV_PII_KEY, load_settings

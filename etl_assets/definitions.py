@@ -10,9 +10,9 @@ from etl_assets.assets.gold import build_gold_assets
 from etl_assets.assets.silver import build_silver_assets
 from etl_assets.assets.warehouse import build_warehouse_assets
 from etl_assets.automation.build import build_automation
-from etl_assets.quality.checks import build_quality_checks
-from etl_assets.quality.freshness import with_gold_freshness
-from etl_assets.quality.resource import quality_resources
+from etl_assets.quality.checks.freshness import with_gold_freshness
+from etl_assets.quality.checks.suite_checks import build_quality_checks
+from etl_assets.quality.engine.resource import quality_resources
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources

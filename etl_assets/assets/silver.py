@@ -20,14 +20,14 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.io.day_by_day import GROUP_ROWS, DailyFrames, LakePartitions
-from etl_assets.quality.accounting import (
+from etl_assets.quality.checks.accounting import (
     CHECK_NAME,
     account_days,
     accounting_check,
     accounting_events,
 )
-from etl_assets.quality.emit import check_events
-from etl_assets.quality.types import dataframe_type
+from etl_assets.quality.checks.frame_types import dataframe_type
+from etl_assets.quality.checks.partition_results import check_events
 from etl_assets.resources import PiiKey
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl_assets.quality.expectations import ERROR, Expectation
+from etl_assets.sources.expectation_spec import ERROR, Expectation
 
 DAY = "order_date"
 CHECK_NAME = "net_revenue_reconciles"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from etl_assets.quality.expectations import ERROR, WARN, Expectation
-from etl_assets.quality.suites import Suite
+from etl_assets.quality.suites.source_suites import Suite
+from etl_assets.sources.expectation_spec import ERROR, WARN, Expectation
 from etl_assets.transforms.gold import GOLD_KEYS, rfm_segments
 
 ORIGIN = "gold suite (quality/gold_suites.py)"

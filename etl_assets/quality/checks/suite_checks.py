@@ -8,9 +8,9 @@ details and masked samples, the partition's quality score and a summary table. (
 per expectation would cost ~30 stored results per day: a 30-day backfill spent more time
 storing check results than computing the data.) A partitioned asset's checks are partitioned
 the same way and judge each partition on its own rows, also in a run over a range of days
-(see emit.py). Bronze also gets `landing_columns`, `gold/daily_sales` its reconciliation
-with silver (an error-level expectation), and silver and gold Dagster's column schema change
-checks.
+(see partition_results.py). Bronze also gets `landing_columns`, `gold/daily_sales` its
+reconciliation with silver (an error-level expectation), and silver and gold Dagster's column
+schema change checks.
 
 great_expectations is imported by the first check that runs, never when the code location
 loads.
@@ -27,25 +27,29 @@ import pandas as pd
 
 from etl_assets.assets.common import LAKE_DAY_BY_DAY
 from etl_assets.io.day_by_day import LakePartitions
-from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
-from etl_assets.quality.expectations import ERROR, Expectation
-from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import (
-    RECONCILIATION,
-    RECONCILIATION_COLUMNS,
-    reconciliation_frame,
+from etl_assets.quality.checks.partition_results import (
+    PartitionCheck,
+    check_events,
+    run_partition_keys,
 )
-from etl_assets.quality.report import CHECK_NAMES, severity_checks
-from etl_assets.quality.resource import QUALITY_RESOURCE
-from etl_assets.quality.schema_drift import (
+from etl_assets.quality.checks.report import CHECK_NAMES, severity_checks
+from etl_assets.quality.checks.schema_drift import (
     LANDING_COLUMNS_CHECK,
     column_schema_change_checks,
     landing_column_checks,
     non_null_rows,
 )
-from etl_assets.quality.suites import Suite, source_suites
-from etl_assets.quality.validation import Outcome, Partitions, validate_partitions
+from etl_assets.quality.engine.resource import QUALITY_RESOURCE
+from etl_assets.quality.engine.validation import Outcome, Partitions, validate_partitions
+from etl_assets.quality.suites.gold_suites import gold_suites
+from etl_assets.quality.suites.reconciliation import (
+    RECONCILIATION,
+    RECONCILIATION_COLUMNS,
+    reconciliation_frame,
+)
+from etl_assets.quality.suites.source_suites import Suite, source_suites
 from etl_assets.sources import SourceSpec
+from etl_assets.sources.expectation_spec import ERROR, Expectation
 from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
 
 SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
@@ -166,7 +170,7 @@ def _write_docs(
 ) -> str | None:
     if docs_dir is None or all(o.success for o in outcomes):
         return None
-    from etl_assets.quality.data_docs import write_page
+    from etl_assets.quality.engine.data_docs import write_page
 
     return str(write_page(docs_dir, check.suite, key, outcomes, run_id))
 
@@ -281,7 +285,7 @@ def build_quality_checks(
     sources: Mapping[str, SourceSpec], partitions_def: dg.PartitionsDefinition
 ) -> list[dg.AssetChecksDefinition]:
     """Every quality check of the code location (row accounting runs inside silver). They
-    need the `quality` resource (resource.py)."""
+    need the `quality` resource (engine/resource.py)."""
     checks: list[dg.AssetChecksDefinition] = []
     watched: list[dg.AssetKey] = []
     for spec in sources.values():
