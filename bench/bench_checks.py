@@ -33,7 +33,7 @@ from etl_assets.quality.suites.gold_suites import gold_suites
 from etl_assets.quality.suites.reconciliation import RECONCILIATION, reconciliation_frame
 from etl_assets.quality.suites.source_suites import source_suites
 from etl_assets.sources import load_sources
-from etl_assets.transforms.gold import daily_sales
+from etl_assets.transforms.gold.sales import daily_sales
 from etl_assets.transforms.silver import clean_source
 
 
