@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 
 from bench.bench_silver import LANDING_DAY, synthetic_orders_bronze
-from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import RECONCILIATION, reconciliation_frame
-from etl_assets.quality.suites import source_suites
-from etl_assets.quality.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.engine.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.suites.gold_suites import gold_suites
+from etl_assets.quality.suites.reconciliation import RECONCILIATION, reconciliation_frame
+from etl_assets.quality.suites.source_suites import source_suites
 from etl_assets.sources import load_sources
-from etl_assets.transforms.gold import daily_sales
+from etl_assets.transforms.gold.sales import daily_sales
 from etl_assets.transforms.silver import clean_source
 
 

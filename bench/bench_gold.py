@@ -17,12 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl_assets.transforms.gold import (
-    cohort_retention,
-    customer_rfm,
-    daily_sales,
-    product_performance,
-)
+from etl_assets.transforms.gold.customers import cohort_retention, customer_rfm
+from etl_assets.transforms.gold.products import product_performance
+from etl_assets.transforms.gold.sales import daily_sales
 
 
 def _text(values: np.ndarray, codes: np.ndarray) -> pd.arrays.ArrowStringArray:

@@ -24,26 +24,29 @@ from bench.memory import PeakRss
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.definitions import build_definitions
 from etl_assets.io.lake.writing import frame_to_table, write_parquet
-from etl_assets.quality.accounting import account_days
-from etl_assets.quality.checks import CHUNK_ROWS
-from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import (
+from etl_assets.marts.retail import ORDERS_COLUMNS
+from etl_assets.quality.checks.accounting import account_days
+from etl_assets.quality.checks.report import severity_checks
+from etl_assets.quality.checks.schema_drift import landing_column_checks, non_null_rows
+from etl_assets.quality.checks.suite_checks import CHUNK_ROWS
+from etl_assets.quality.engine.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.suites.gold_suites import gold_suites
+from etl_assets.quality.suites.reconciliation import (
     RECONCILIATION,
     RECONCILIATION_COLUMNS,
     reconciliation_frame,
 )
-from etl_assets.quality.report import severity_checks
-from etl_assets.quality.schema_drift import landing_column_checks, non_null_rows
-from etl_assets.quality.suites import Suite, source_suites
-from etl_assets.quality.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.suites.source_suites import Suite, source_suites
 from etl_assets.runner import run_pipeline, step_seconds
 from etl_assets.sample_data import generate_sample
 from etl_assets.settings import DEV_PII_KEY, load_settings
 from etl_assets.sources import SourceSpec, load_sources
 from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
-from etl_assets.transforms import gold
 from etl_assets.transforms.bronze import frame_bronze
 from etl_assets.transforms.csv_reader import read_landing_csv
+from etl_assets.transforms.gold.customers import cohort_retention, customer_rfm
+from etl_assets.transforms.gold.products import product_performance
+from etl_assets.transforms.gold.sales import daily_sales
 from etl_assets.transforms.history import build_scd2
 from etl_assets.transforms.silver import apply_row_rules, clean_source, rows_of_days
 
@@ -76,7 +79,7 @@ def _bronze(landing: LandingFiles, spec: SourceSpec, day: str | None) -> pd.Data
 
 # The silver/orders columns the gold marts and the reconciliation read.
 GOLD_READS = sorted(
-    {c for columns in gold.ORDERS_COLUMNS.values() for c in columns} | set(RECONCILIATION_COLUMNS)
+    {c for columns in ORDERS_COLUMNS.values() for c in columns} | set(RECONCILIATION_COLUMNS)
 )
 
 
@@ -238,7 +241,7 @@ def run_baseline(data_dir: Path, days: list[str], out: Path) -> dict[str, float]
     by_day = silver["orders"]
     sales_of_days = []
     for day, orders in by_day.items():
-        sales = clock("gold", gold.daily_sales, orders[gold.ORDERS_COLUMNS["daily_sales"]])
+        sales = clock("gold", daily_sales, orders[ORDERS_COLUMNS["daily_sales"]])
         clock("gold", _write, sales, out / "gold" / "daily_sales" / f"{day}.parquet")
         sales_of_days.append(sales)
     sales = pd.concat(sales_of_days, ignore_index=True)
@@ -247,9 +250,9 @@ def run_baseline(data_dir: Path, days: list[str], out: Path) -> dict[str, float]
     orders = clock("gold", pd.concat, list(by_day.values()), ignore_index=True)
     clock("checks", lambda: _validate(reconciliation_frame(sales, orders), reconcile))
     marts = {
-        "customer_rfm": lambda: gold.customer_rfm(orders),
-        "product_performance": lambda: gold.product_performance(orders, silver["products"]),
-        "cohort_retention": lambda: gold.cohort_retention(orders),
+        "customer_rfm": lambda: customer_rfm(orders),
+        "product_performance": lambda: product_performance(orders, silver["products"]),
+        "cohort_retention": lambda: cohort_retention(orders),
     }
     for name, compute in marts.items():
         frame = clock("gold", compute)

@@ -10,9 +10,10 @@ from etl_assets.assets.gold import build_gold_assets
 from etl_assets.assets.silver import build_silver_assets
 from etl_assets.assets.warehouse import build_warehouse_assets
 from etl_assets.automation.build import build_automation
-from etl_assets.quality.checks import build_quality_checks
-from etl_assets.quality.freshness import with_gold_freshness
-from etl_assets.quality.resource import quality_resources
+from etl_assets.marts.retail import retail_marts
+from etl_assets.quality.checks.build import build_quality_checks
+from etl_assets.quality.checks.freshness import with_gold_freshness
+from etl_assets.quality.engine.resource import quality_resources
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources
@@ -25,9 +26,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     for spec in sources.values():
         assets.append(build_bronze_asset(spec, partitions))
         assets.append(build_silver_assets(spec, partitions))
-    if {"orders", "products"} <= sources.keys():  # the retail marts need both
-        assets.extend(with_gold_freshness(build_gold_assets(partitions)))
-        assets.extend(build_warehouse_assets(settings, partitions))  # prod: publish to Postgres
+    marts = retail_marts(sources)  # none unless every source they read is declared
+    if marts:
+        assets.extend(with_gold_freshness(build_gold_assets(marts, partitions)))
+        assets.extend(build_warehouse_assets(settings, partitions, marts))  # prod: to Postgres
     automation = build_automation(settings, list(sources.values()), partitions)
     return dg.Definitions(
         assets=automation.attach_conditions(assets),

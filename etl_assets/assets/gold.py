@@ -1,8 +1,12 @@
-"""Gold marts of the retail domain, computed from silver by the pure functions of
-transforms/gold.py."""
+"""Gold assets built from the marts' registry (etl_assets/marts): the functions of
+transforms/gold compute them; this module loads silver, times the call and attaches metadata.
 
-from collections.abc import Callable
-from dataclasses import dataclass
+A daily mart is one asset, read and written a day at a time. The whole-history marts are one
+multi-asset over a single read of the silver columns they use (each can still be
+materialized alone).
+"""
+
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -18,126 +22,85 @@ from etl_assets.assets.common import (
 )
 from etl_assets.automation import retries
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
-from etl_assets.transforms import gold as marts
+from etl_assets.marts.spec import MartInput, MartSpec
 
-ORDERS = dg.AssetKey(["silver", "orders"])
-PRODUCTS = dg.AssetKey(["silver", "products"])
 GOLD_OWNERS = ["team:analytics"]
+WHOLE_HISTORY_STEP = "gold_whole_history"
 
 
-def _from_orders(*columns: str) -> list[tuple[dg.AssetKey, str]]:
-    return [(ORDERS, c) for c in columns]
+def _key(path: Sequence[str]) -> dg.AssetKey:
+    return dg.AssetKey(list(path))
 
 
-# Which silver columns each gold column is computed from (dagster/column_lineage).
-LINEAGE: dict[str, dict[str, list[tuple[dg.AssetKey, str]]]] = {
-    "daily_sales": {
-        "order_date": _from_orders("order_date"),
-        "country": _from_orders("country"),
-        "invoices": _from_orders("invoice_no", "is_cancellation", "is_non_product"),
-        "lines": _from_orders("is_cancellation", "is_non_product"),
-        "units": _from_orders("quantity", "is_cancellation", "is_non_product"),
-        "gross_revenue": _from_orders("line_value", "is_cancellation", "is_non_product"),
-        "cancelled_value": _from_orders("line_value", "is_cancellation", "is_non_product"),
-        "net_revenue": _from_orders("line_value", "is_non_product"),
-        "distinct_customers": _from_orders("customer_id", "is_cancellation"),
-        "avg_order_value": _from_orders("line_value", "invoice_no", "is_cancellation"),
-    },
-    "customer_rfm": {
-        "customer_id": _from_orders("customer_id"),
-        "as_of": _from_orders("order_date"),
-        "last_order_date": _from_orders("order_date"),
-        "recency_days": _from_orders("order_date"),
-        "frequency": _from_orders("invoice_no", "is_cancellation"),
-        "monetary": _from_orders("line_value"),
-        "r_score": _from_orders("order_date"),
-        "f_score": _from_orders("invoice_no", "is_cancellation"),
-        "m_score": _from_orders("line_value"),
-        "rfm_segment": _from_orders("order_date", "invoice_no"),
-    },
-    "product_performance": {
-        "month": _from_orders("order_date"),
-        "stock_code": _from_orders("stock_code"),
-        "description": [(PRODUCTS, "description"), (ORDERS, "description")],
-        "category": [(PRODUCTS, "category")],
-        "units_sold": _from_orders("quantity", "is_cancellation"),
-        "revenue": _from_orders("line_value", "is_cancellation"),
-        "units_returned": _from_orders("quantity", "is_cancellation"),
-        "return_rate": _from_orders("quantity", "is_cancellation"),
-        "revenue_rank": _from_orders("line_value", "order_date"),
-    },
-    "cohort_retention": {
-        "cohort_month": _from_orders("customer_id", "order_date"),
-        "month_offset": _from_orders("order_date"),
-        "cohort_size": _from_orders("customer_id"),
-        "active_customers": _from_orders("customer_id", "order_date"),
-        "retention_rate": _from_orders("customer_id", "order_date"),
-    },
-}
+def _lineage(mart: MartSpec) -> dict[str, list[tuple[dg.AssetKey, str]]]:
+    """The mart's column lineage with asset keys (dagster/column_lineage)."""
+    return {
+        column: [(_key(MartInput(source).asset), c) for source, c in sources]
+        for column, sources in mart.lineage.items()
+    }
 
 
-def _gold_output(name: str, frame: pd.DataFrame, seconds: float) -> dg.Output:
+def _gold_output(mart: MartSpec, frame: pd.DataFrame, seconds: float) -> dg.Output:
     return dg.Output(
         frame,
         metadata={
             "dagster/column_schema": frame_schema(frame),
-            "dagster/column_lineage": column_lineage(LINEAGE[name]),
+            "dagster/column_lineage": column_lineage(_lineage(mart)),
             "seconds": seconds,
         },
     )
 
 
-def _require_rows(name: str, orders: pd.DataFrame) -> None:
-    if not len(orders.columns):
-        raise dg.Failure(
-            description=f"gold/{name} needs silver/orders, which has no materialized partition: "
-            "materialize silver/orders first.",
-            allow_retries=False,
-        )
+def _require_rows(mart: MartSpec, frames: Mapping[str, pd.DataFrame]) -> None:
+    for source, frame in frames.items():
+        if not len(frame.columns):
+            raise dg.Failure(
+                description=f"gold/{mart.name} needs silver/{source}, which has no materialized "
+                f"partition: materialize silver/{source} first.",
+                allow_retries=False,
+            )
 
 
-@dataclass(frozen=True)
-class _HistoryMart:
-    name: str
-    description: str
-    compute: Callable[..., pd.DataFrame]
-    with_products: bool = False
+def _read_columns(marts: Sequence[MartSpec], source: str) -> list[str] | None:
+    """The columns of silver/<source> that `marts` read (None: all of them)."""
+    reads = [i for m in marts for i in m.inputs if i.source == source]
+    if any(i.columns is None for i in reads):
+        return None
+    return sorted({c for i in reads for c in i.columns or ()})
 
 
-# In this order: after each mart, the columns no later mart reads are dropped (memory).
-HISTORY_MARTS = (
-    _HistoryMart(
-        "product_performance",
-        "Per month and product: units sold, revenue, units returned, return rate and the "
-        "product's revenue rank in the month.",
-        marts.product_performance,
-        with_products=True,
-    ),
-    _HistoryMart(
-        "customer_rfm",
-        "Recency, frequency and monetary quintile scores per customer (5 is best) and a "
-        "named segment, over every order in silver.",
-        marts.customer_rfm,
-    ),
-    _HistoryMart(
-        "cohort_retention",
-        "Customers by the month of their first purchase, and the share of each cohort "
-        "active in every later month.",
-        marts.cohort_retention,
-    ),
-)
+def _input(marts: Sequence[MartSpec], source: str) -> dg.AssetIn:
+    """One read of silver/<source> for all `marts`, every day of it (missing days skipped)."""
+    columns = _read_columns(marts, source)
+    categories = _categories(marts, source)
+    metadata: dict[str, object] = {**ALLOW_MISSING_PARTITIONS}
+    if columns is not None:
+        metadata[COLUMNS] = columns
+    if categories:
+        metadata[CATEGORIES] = categories
+    return dg.AssetIn(
+        key=_key(MartInput(source).asset), metadata=metadata, dagster_type=pd.DataFrame
+    )
 
 
-def _whole_history_marts() -> dg.AssetsDefinition:
-    """The marts over every day of silver/orders, from one read of the columns they use
-    (each can still be materialized alone)."""
-    columns = sorted({c for mart in HISTORY_MARTS for c in marts.ORDERS_COLUMNS[mart.name]})
+def _categories(marts: Sequence[MartSpec], source: str) -> list[str]:
+    reads = [i for m in marts for i in m.inputs if i.source == source]
+    return list(dict.fromkeys(c for i in reads for c in i.categories))
+
+
+def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
+    """The whole-history marts over every day of silver, from one read of the columns they
+    use (each can still be materialized alone)."""
+    # After each mart, the columns no later mart reads are dropped (memory): the marts that
+    # read the most go first, so the widest columns are freed soonest.
+    marts = sorted(marts, key=lambda m: -sum(len(i.columns or ()) for i in m.inputs))
+    sources = list(dict.fromkeys(i.source for m in marts for i in m.inputs))
 
     @dg.multi_asset(
-        name="gold_whole_history",
+        name=WHOLE_HISTORY_STEP,
         outs={
             mart.name: dg.AssetOut(
-                key=["gold", mart.name],
+                key=list(mart.asset),
                 group_name="gold",
                 description=mart.description,
                 owners=GOLD_OWNERS,
@@ -146,83 +109,91 @@ def _whole_history_marts() -> dg.AssetsDefinition:
                 io_manager_key=LAKE_IO_MANAGER,
                 is_required=False,
             )
-            for mart in HISTORY_MARTS
+            for mart in marts
         },
-        ins={
-            "orders": dg.AssetIn(
-                key=ORDERS,
-                metadata={
-                    **ALLOW_MISSING_PARTITIONS,
-                    COLUMNS: columns,
-                    CATEGORIES: list(marts.CATEGORY_COLUMNS),
-                },
-            ),
-            "products": dg.AssetIn(key=PRODUCTS),
-        },
-        internal_asset_deps={
-            mart.name: {ORDERS, PRODUCTS} if mart.with_products else {ORDERS}
-            for mart in HISTORY_MARTS
-        },
+        ins={source: _input(marts, source) for source in sources},
+        internal_asset_deps={mart.name: {_key(i.asset) for i in mart.inputs} for mart in marts},
         can_subset=True,
         retry_policy=retries.PUBLISH_RETRY,
     )
-    def _marts(context: dg.AssetExecutionContext, orders: pd.DataFrame, products: pd.DataFrame):
+    def _marts(context: dg.AssetExecutionContext, **frames: pd.DataFrame):
         # The lake reads them as categoricals (a no-op here); an IO manager that ignores
         # CATEGORIES gives strings.
-        for column in marts.CATEGORY_COLUMNS:
-            orders[column] = orders[column].astype("category")
-        for index, mart in enumerate(HISTORY_MARTS):
-            if dg.AssetKey(["gold", mart.name]) in context.selected_asset_keys:
-                _require_rows(mart.name, orders)
+        for source, frame in frames.items():
+            for column in _categories(marts, source):
+                frame[column] = frame[column].astype("category")
+        for index, mart in enumerate(marts):
+            if _key(mart.asset) in context.selected_asset_keys:
+                inputs = {i.source: frames[i.source] for i in mart.inputs}
+                _require_rows(mart, inputs)
                 with stopwatch() as timing:
-                    frame = mart.compute(orders, *([products] if mart.with_products else []))
-                output = _gold_output(mart.name, frame, timing["seconds"])
+                    frame = mart.compute(*inputs.values())
+                output = _gold_output(mart, frame, timing["seconds"])
                 yield dg.Output(frame, output_name=mart.name, metadata=output.metadata)
-            later = {c for m in HISTORY_MARTS[index + 1 :] for c in marts.ORDERS_COLUMNS[m.name]}
-            for column in [c for c in orders.columns if c not in later]:
-                del orders[column]  # in place: frees the column now, not at the step's end
+            for source, frame in frames.items():
+                later = _read_columns(marts[index + 1 :], source)
+                if later is None:
+                    continue
+                for column in [c for c in frame.columns if c not in later]:
+                    del frame[column]  # in place: frees the column now, not at the step's end
 
     return _marts
 
 
-def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def _daily_mart(mart: MartSpec, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """A daily mart, computed a day at a time from its inputs' same days."""
+
     @dg.asset(
-        key=["gold", "daily_sales"],
+        key=list(mart.asset),
         ins={
-            "orders": dg.AssetIn(
-                key=ORDERS,
-                metadata={COLUMNS: marts.ORDERS_COLUMNS["daily_sales"]},
+            i.source: dg.AssetIn(
+                key=_key(i.asset),
+                metadata={COLUMNS: list(i.columns)} if i.columns is not None else None,
                 input_manager_key=LAKE_DAY_BY_DAY,  # a day at a time
+                dagster_type=LakePartitions,
             )
+            for i in mart.inputs
         },
         group_name="gold",
-        description="Sales per day and country: invoices, lines, units, gross, cancelled and "
-        "net revenue, distinct customers, average order value (product lines only).",
+        description=mart.description,
         owners=GOLD_OWNERS,
         kinds={"pandas", "parquet"},
         tags={"layer": "gold"},
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"partition_expr": "order_date"},
+        metadata={"partition_expr": mart.partition_column},
         io_manager_key=LAKE_IO_MANAGER,
         retry_policy=retries.PUBLISH_RETRY,
     )
-    def daily_sales(orders: LakePartitions) -> DailyFrames:
+    def _asset(**inputs: LakePartitions) -> DailyFrames:
         timing = {"seconds": 0.0}
         schema = {}
 
-        def days(group: list[str]) -> pd.DataFrame:  # a day's sales need only its orders
+        def days(group: list[str]) -> pd.DataFrame:  # a day's mart needs only its inputs' day
             with stopwatch() as took:
-                frame = marts.daily_sales(orders.read(group))
+                frame = mart.compute(*(inputs[i.source].read(group) for i in mart.inputs))
             timing["seconds"] += took["seconds"]
             schema.update(frame.dtypes.to_dict())
             return frame
 
         def summary() -> dict:
-            output = _gold_output("daily_sales", pd.DataFrame(), round(timing["seconds"], 3))
+            output = _gold_output(mart, pd.DataFrame(), round(timing["seconds"], 3))
             return {**output.metadata, "dagster/column_schema": table_schema(schema)}
 
-        groups = orders.chunks(GROUP_ROWS)
-        return DailyFrames(orders.keys, days, summary=summary, groups=groups)
+        first = inputs[mart.inputs[0].source]  # the inputs share the run's days
+        groups = first.chunks(GROUP_ROWS)
+        return DailyFrames(first.keys, days, summary=summary, groups=groups)
 
-    return [daily_sales, _whole_history_marts()]
+    return _asset
+
+
+def build_gold_assets(
+    marts: Sequence[MartSpec], partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    """The assets of `marts` (a domain's registry): one per daily mart, one multi-asset for
+    the whole-history ones."""
+    assets = [_daily_mart(mart, partitions_def) for mart in marts if mart.is_daily]
+    whole_history = [mart for mart in marts if not mart.is_daily]
+    if whole_history:
+        assets.append(_whole_history_marts(whole_history))
+    return assets

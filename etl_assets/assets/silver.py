@@ -29,8 +29,8 @@ from etl_assets.assets.silver_outputs import (
     warn_rule_specs,
 )
 from etl_assets.io.daily_frames import LakePartitions
-from etl_assets.quality.accounting import accounting_events
-from etl_assets.quality.types import dataframe_type
+from etl_assets.quality.checks.accounting import accounting_events
+from etl_assets.quality.checks.frame_types import dataframe_type
 from etl_assets.resources import PiiKey
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook

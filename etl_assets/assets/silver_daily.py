@@ -17,8 +17,8 @@ from etl_assets.assets.silver_outputs import (
 )
 from etl_assets.io.daily_frames import GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.io.read_ahead import ReadAhead
-from etl_assets.quality.accounting import CHECK_NAME, account_days, accounting_check
-from etl_assets.quality.emit import check_events
+from etl_assets.quality.checks.accounting import CHECK_NAME, account_days, accounting_check
+from etl_assets.quality.checks.partition_results import check_events
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.silver import (
     SilverResult,

@@ -12,6 +12,8 @@ The local profile defines none of this: `make run` needs no server.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 import pandas as pd
 
@@ -22,6 +24,7 @@ from etl_assets.connectors.postgres import (
     PostgresWarehouse,
 )
 from etl_assets.io.warehouse import TABLE_METADATA, PostgresWarehouseIOManager
+from etl_assets.marts.spec import MartSpec
 from etl_assets.settings import Settings
 
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
@@ -29,15 +32,6 @@ WAREHOUSE_RESOURCE = "warehouse"
 WAREHOUSE_GROUP = "warehouse"
 WAREHOUSE_POOL = "postgres"  # concurrency pool: limit parallel loads with `dagster instance`
 WAREHOUSE_OWNERS = ["team:analytics"]
-
-# Marts published to the warehouse: name -> partition column (None: whole table).
-GOLD_MARTS: dict[str, str | None] = {
-    "daily_sales": "order_date",
-    "customer_rfm": None,
-    "product_performance": None,
-    "cohort_retention": None,
-}
-
 
 def warehouse_resources(settings: Settings) -> dict[str, object]:
     """`warehouse` (connection pool on ETL_WAREHOUSE_URL) and its IO manager."""
@@ -87,19 +81,20 @@ def publish_asset(
 
 
 def build_warehouse_assets(
-    settings: Settings, partitions_def: dg.PartitionsDefinition
+    settings: Settings, partitions_def: dg.PartitionsDefinition, marts: Sequence[MartSpec]
 ) -> list[dg.AssetsDefinition]:
-    """The publish assets of the prod profile; none in local."""
+    """The publish assets of the prod profile, one per mart (daily marts by partition,
+    whole-history ones as a whole table); none in local."""
     if not settings.warehouse:
         return []
     assets = [
         publish_asset(
-            dg.AssetKey(["gold", mart]),
-            column,
+            dg.AssetKey(list(mart.asset)),
+            mart.partition_column,
             partitions_def,
-            f"gold/{mart} published to the Postgres warehouse (table gold.{mart}).",
+            f"gold/{mart.name} published to the Postgres warehouse (table gold.{mart.name}).",
         )
-        for mart, column in GOLD_MARTS.items()
+        for mart in marts
     ]
     if settings.warehouse_silver:
         assets.append(

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from etl_assets.quality.expectations import (
+from etl_assets.sources.expectation_spec import (
     ExpectationError,
     SuiteDeclaration,
     parse_suite_declaration,

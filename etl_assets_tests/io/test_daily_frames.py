@@ -9,7 +9,7 @@ import pytest
 
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 from etl_assets.io.lake import ParquetLakeIOManager
-from etl_assets.quality.types import dataframe_type
+from etl_assets.quality.checks.frame_types import dataframe_type
 from etl_assets_tests.io.test_parquet_lake import (
     DAILY,
     ORDERS_METADATA,

@@ -4,10 +4,10 @@ great_expectations decides what is unexpected; this module decides what it is sh
 a partition of a million rows costs a few small validations instead of a pass per
 expectation over every row (measured in bench/bench_checks.py):
 
-- ``values`` rules (see expectations.py) run on the distinct values of their column, once for
-  all the partitions of the frame; each verdict is then weighted by how many rows of each
-  partition hold the value. Nulls are one distinct value like any other, so great_expectations
-  applies its own null semantics.
+- ``values`` rules (see sources/expectation_spec.py) run on the distinct values of their
+  column, once for all the partitions of the frame; each verdict is then weighted by how many
+  rows of each partition hold the value. Nulls are one distinct value like any other, so
+  great_expectations applies its own null semantics.
 - ``unique`` rules run on one integer key per row (the key columns' codes, partition
   included), so duplicates only count within a partition. A row whose key columns are all
   null gets a null key: ignored, as great_expectations ignores it by default.
@@ -20,6 +20,11 @@ great_expectations run on each partition is asserted by the tests.
 
 great_expectations is imported on first use (it takes seconds) and one ephemeral context,
 with analytics and progress bars off, serves the whole process.
+
+One module over the ~400-line guide because it is one algorithm: the four scopes' compact
+frames, the weighting of each verdict back to rows per partition and the success rule must
+agree with each other (and with great_expectations) line by line; split, each half would be
+read only with the other open.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl_assets.quality import gx_overhead
-from etl_assets.quality.expectations import Expectation
+from etl_assets.quality.engine import gx_patches
+from etl_assets.sources.expectation_spec import Expectation
 
 SAMPLE_SIZE = 5  # unexpected values shown per expectation and partition
 KEY_COLUMN = "_key"
@@ -128,7 +133,7 @@ class _Runtime:
             ProgressBarsConfig,
         )
 
-        gx_overhead.install()
+        gx_patches.install()
         self.gx = gx
         self.context = gx.get_context(
             mode="ephemeral",
@@ -158,7 +163,7 @@ class _Runtime:
     def validate(self, frame: pd.DataFrame, expectations: list) -> dict[str, Any]:
         """Validate `frame` (RangeIndex) against the expectations; results by check name."""
         suite = self.gx.ExpectationSuite(name="etl_assets", expectations=expectations)
-        with self.lock, gx_overhead.memoized_configurations():
+        with self.lock, gx_patches.memoized_configurations():
             batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
             result = batch.validate(
                 suite,

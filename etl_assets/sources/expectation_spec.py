@@ -2,7 +2,7 @@
 
 No great_expectations or dagster import here: source declarations are validated against this
 catalogue when the code location loads, and great_expectations is only imported when a check
-runs (see `validation.py`).
+runs (see `quality/engine/validation.py`).
 
 Each supported expectation has a *scope* that says how it can be evaluated fast and exactly:
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from etl_assets.quality.expectations import ERROR, WARN, Expectation
 from etl_assets.sources import SourceSpec
+from etl_assets.sources.expectation_spec import ERROR, WARN, Expectation
 from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
 from etl_assets.sources.reserved_columns import REJECT_REASON_COLUMN
 from etl_assets.sources.spec import SourceDeclarationError

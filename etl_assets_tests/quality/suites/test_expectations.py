@@ -5,15 +5,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from etl_assets.quality.expectations import (
+from etl_assets.quality.suites.source_suites import source_suites
+from etl_assets.sources import SourceDeclarationError, load_source, load_sources
+from etl_assets.sources.expectation_spec import (
     CATALOGUE,
     ExpectationError,
     default_name,
     parse_expectation,
     parse_suite_declaration,
 )
-from etl_assets.quality.suites import source_suites
-from etl_assets.sources import SourceDeclarationError, load_source, load_sources
 from etl_assets_tests.sources.test_spec import VALID
 
 
@@ -170,7 +170,7 @@ def test_bundled_suites_derive_rules_from_the_declaration():
 
 
 def test_declared_error_rules_join_the_closed_set_of_reject_reasons(tmp_path):
-    from etl_assets.quality.suites import known_reject_reasons
+    from etl_assets.quality.suites.source_suites import known_reject_reasons
 
     rules = [
         {"name": "amount_plausible", "column": "amount", "between": [0, 10], "severity": "error"},

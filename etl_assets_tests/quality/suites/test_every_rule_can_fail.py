@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_assets.quality.expectations import Expectation
-from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import RECONCILIATION, reconciliation_frame
-from etl_assets.quality.suites import Suite, source_suites
-from etl_assets.quality.validation import Partitions, validate_partitions
+from etl_assets.quality.engine.validation import Partitions, validate_partitions
+from etl_assets.quality.suites.gold_suites import gold_suites
+from etl_assets.quality.suites.reconciliation import RECONCILIATION, reconciliation_frame
+from etl_assets.quality.suites.source_suites import Suite, source_suites
 from etl_assets.sources import load_sources
+from etl_assets.sources.expectation_spec import Expectation
 
 
 def all_suites() -> list[Suite]:

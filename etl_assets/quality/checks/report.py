@@ -9,34 +9,14 @@ from typing import Any
 
 import dagster as dg
 
-from etl_assets.quality.emit import ERROR, WARN, PartitionCheck
-from etl_assets.quality.expectations import ERROR as ERROR_LEVEL
-from etl_assets.quality.suites import Suite
-from etl_assets.quality.validation import Outcome
+from etl_assets.quality.checks.partition_results import ERROR, WARN, PartitionCheck
+from etl_assets.quality.engine.sample_masking import masked_sample
+from etl_assets.quality.engine.validation import Outcome
+from etl_assets.quality.suites.source_suites import Suite
+from etl_assets.sources.expectation_spec import ERROR as ERROR_LEVEL
 
 # One check per severity: the error one is blocking, the warn one reports.
 CHECK_NAMES = {"error": "error_expectations", "warn": "warn_expectations"}
-
-
-def mask(value: Any) -> Any:
-    """First and last character only: enough to recognise a pattern, not a person."""
-    if value is None:
-        return None
-    text = str(value)
-    return "*" * len(text) if len(text) <= 4 else f"{text[0]}***{text[-1]}"
-
-
-def masked_sample(outcome: Outcome, pii_columns: frozenset[str]) -> list[dict[str, Any]]:
-    columns = outcome.expectation.columns
-    hidden = [c in pii_columns for c in columns]
-    sample = []
-    for value, rows in outcome.sample:
-        if isinstance(value, list):
-            value = [mask(v) if hide else v for v, hide in zip(value, hidden, strict=False)]
-        elif any(hidden):
-            value = mask(value)
-        sample.append({"value": value, "rows": rows})
-    return sample
 
 
 def contribution(outcome: Outcome) -> float:

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from etl_assets.quality.expectations import parse_expectation
-from etl_assets.quality.report import mask, masked_sample, quality_score, severity_checks
-from etl_assets.quality.suites import Suite
-from etl_assets.quality.validation import Outcome
+from etl_assets.quality.checks.report import quality_score, severity_checks
+from etl_assets.quality.engine.sample_masking import mask, masked_sample
+from etl_assets.quality.engine.validation import Outcome
+from etl_assets.quality.suites.source_suites import Suite
+from etl_assets.sources.expectation_spec import parse_expectation
 
 EMAIL = parse_expectation(
     {

@@ -239,7 +239,7 @@ def test_a_declared_column_missing_from_the_landing_file_is_a_warning(clean, tmp
 def test_a_new_silver_column_trips_the_schema_change_check(clean, tmp_path):
     data_dir, defs = copy_of(clean, tmp_path)
     sources = tmp_path / "sources"
-    shutil.copytree(Path(__file__).parents[2] / "etl_assets" / "sources", sources)
+    shutil.copytree(Path(__file__).parents[3] / "etl_assets" / "sources", sources)
     declaration = sources / "orders.yaml"
     declaration.write_text(
         declaration.read_text().replace(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from etl_assets.quality.validation import runtime
+from etl_assets.quality.engine.validation import runtime
 
 QUALITY_RESOURCE = "quality"
 

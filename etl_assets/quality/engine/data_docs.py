@@ -14,9 +14,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl_assets.quality.report import masked_sample
-from etl_assets.quality.suites import Suite
-from etl_assets.quality.validation import Outcome, runtime
+from etl_assets.quality.engine.sample_masking import masked_sample
+from etl_assets.quality.engine.validation import Outcome, runtime
+from etl_assets.quality.suites.source_suites import Suite
 
 
 def page_path(docs_dir: Path, suite: Suite, partition: str | None) -> Path:

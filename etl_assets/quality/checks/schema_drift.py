@@ -15,8 +15,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from etl_assets.quality.emit import WARN, PartitionCheck
-from etl_assets.quality.validation import Partitions
+from etl_assets.quality.checks.partition_results import WARN, PartitionCheck
+from etl_assets.quality.engine.validation import Partitions
 
 LANDING_COLUMNS_CHECK = "landing_columns"
 

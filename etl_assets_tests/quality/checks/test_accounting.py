@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from etl_assets.quality.accounting import account_rows, accounting_check_result
+from etl_assets.quality.checks.accounting import account_rows, accounting_check_result
 
 KEY = dg.AssetKey(["silver", "orders"])
 
@@ -43,7 +43,7 @@ def dated(frame: pd.DataFrame, day: str) -> pd.DataFrame:
 
 
 def test_each_day_is_accounted_on_its_own():
-    from etl_assets.quality.accounting import account_days
+    from etl_assets.quality.checks.accounting import account_days
 
     day1, day2 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")
     silver = pd.concat([dated(rows(1), "2024-01-01"), dated(rows(3), "2024-01-02")])

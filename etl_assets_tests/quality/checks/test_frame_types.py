@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from etl_assets.quality.types import dataframe_type
+from etl_assets.quality.checks.frame_types import dataframe_type
 
 SCHEMA = {"order_id": "Int64", "country": "string[pyarrow]", "amount": "Float64"}
 

@@ -8,9 +8,9 @@ details and masked samples, the partition's quality score and a summary table. (
 per expectation would cost ~30 stored results per day: a 30-day backfill spent more time
 storing check results than computing the data.) A partitioned asset's checks are partitioned
 the same way and judge each partition on its own rows, also in a run over a range of days
-(see emit.py). Bronze also gets `landing_columns`, `gold/daily_sales` its reconciliation
-with silver (an error-level expectation), and silver and gold Dagster's column schema change
-checks.
+(see partition_results.py). Bronze also gets `landing_columns`, `gold/daily_sales` its
+reconciliation with silver (an error-level expectation), and silver and gold Dagster's column
+schema change checks.
 
 great_expectations is imported by the first check that runs, never when the code location
 loads.
@@ -27,28 +27,23 @@ import pandas as pd
 
 from etl_assets.assets.common import LAKE_DAY_BY_DAY
 from etl_assets.io.daily_frames import LakePartitions
-from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
-from etl_assets.quality.expectations import ERROR, Expectation
-from etl_assets.quality.gold_suites import gold_suites
-from etl_assets.quality.reconciliation import (
-    RECONCILIATION,
-    RECONCILIATION_COLUMNS,
-    reconciliation_frame,
+from etl_assets.quality.checks.partition_results import (
+    PartitionCheck,
+    check_events,
+    run_partition_keys,
 )
-from etl_assets.quality.report import CHECK_NAMES, severity_checks
-from etl_assets.quality.resource import QUALITY_RESOURCE
-from etl_assets.quality.schema_drift import (
+from etl_assets.quality.checks.report import CHECK_NAMES, severity_checks
+from etl_assets.quality.checks.schema_drift import (
     LANDING_COLUMNS_CHECK,
-    column_schema_change_checks,
     landing_column_checks,
     non_null_rows,
 )
-from etl_assets.quality.suites import Suite, source_suites
-from etl_assets.quality.validation import Outcome, Partitions, validate_partitions
-from etl_assets.sources import SourceSpec
+from etl_assets.quality.engine.resource import QUALITY_RESOURCE
+from etl_assets.quality.engine.validation import Outcome, Partitions, validate_partitions
+from etl_assets.quality.suites.source_suites import Suite
+from etl_assets.sources.expectation_spec import ERROR, Expectation
 from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
 
-SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
 CHUNK_ROWS = 2_000_000  # rows a check holds at once in a range run
 
 
@@ -166,7 +161,7 @@ def _write_docs(
 ) -> str | None:
     if docs_dir is None or all(o.success for o in outcomes):
         return None
-    from etl_assets.quality.data_docs import write_page
+    from etl_assets.quality.engine.data_docs import write_page
 
     return str(write_page(docs_dir, check.suite, key, outcomes, run_id))
 
@@ -275,39 +270,3 @@ def suite_checks(
             yield from check_events(context, check.asset_key, chosen, {CHECK_NAMES[ERROR]: True})
 
     return _check
-
-
-def build_quality_checks(
-    sources: Mapping[str, SourceSpec], partitions_def: dg.PartitionsDefinition
-) -> list[dg.AssetChecksDefinition]:
-    """Every quality check of the code location (row accounting runs inside silver). They
-    need the `quality` resource (resource.py)."""
-    checks: list[dg.AssetChecksDefinition] = []
-    watched: list[dg.AssetKey] = []
-    for spec in sources.values():
-        suites = source_suites(spec)
-        daily = partitions_def if spec.is_daily else None
-        daily_rows = partitions_def if spec.is_daily and not spec.is_history else None
-        bronze = SuiteCheck(suites.bronze, landing_columns=spec.raw_columns)
-        checks.append(suite_checks(f"bronze_{spec.name}_expectations", [bronze], daily))
-        # silver and its quarantine are materialized together: one op checks both
-        silver = [SuiteCheck(suites.silver), SuiteCheck(suites.quarantine)]
-        name = f"silver_{spec.name}_expectations"
-        checks.append(suite_checks(name, silver, daily_rows))
-        watched.append(dg.AssetKey(suites.silver.asset))
-    if {"orders", "products"} <= sources.keys():  # the retail marts exist
-        reconcile = ExtraRules(
-            (RECONCILIATION,),
-            {"orders": SILVER_ORDERS},
-            reconciliation_frame,
-            input_columns={"orders": RECONCILIATION_COLUMNS},
-        )
-        suites = gold_suites()
-        daily_sales = SuiteCheck(suites.pop("daily_sales"), extra=reconcile)
-        checks.append(suite_checks("gold_daily_sales_expectations", [daily_sales], partitions_def))
-        # The whole-history marts are materialized by one step: one check op reads them.
-        whole_history = [SuiteCheck(suite) for suite in suites.values()]
-        checks.append(suite_checks("gold_whole_history_expectations", whole_history, None))
-        watched.extend(c.asset_key for c in [daily_sales, *whole_history])
-    checks.extend(column_schema_change_checks(watched))
-    return checks

@@ -9,7 +9,7 @@ from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPol
 from dagster._core.loader import LoadingContextForTest
 from dagster._core.test_utils import freeze_time
 
-from etl_assets.quality.freshness import GOLD_FRESHNESS
+from etl_assets.quality.checks.freshness import GOLD_FRESHNESS
 
 GOLD = ["daily_sales", "customer_rfm", "product_performance", "cohort_retention"]
 

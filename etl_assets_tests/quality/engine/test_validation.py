@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_assets.quality.expectations import parse_expectation
-from etl_assets.quality.validation import Partitions, runtime, validate_partitions
+from etl_assets.quality.engine.validation import Partitions, runtime, validate_partitions
+from etl_assets.sources.expectation_spec import parse_expectation
 
 PARTITIONS = 3
 
@@ -162,7 +162,7 @@ def test_categorical_columns_give_the_same_outcomes(frame_and_partitions):
 def test_memoized_configurations_change_no_result(frame_and_partitions):
     """gx_overhead builds an expectation's configuration once per validation: the results
     equal great_expectations' own, run with the cache off."""
-    from etl_assets.quality import gx_overhead
+    from etl_assets.quality.engine import gx_patches as gx_overhead
 
     frame, _ = frame_and_partitions
     ge = runtime()
@@ -190,7 +190,7 @@ def test_gx_overhead_leaves_an_unknown_great_expectations_alone(monkeypatch):
     validation runs unmemoized."""
     from great_expectations.expectations.expectation import Expectation as GxExpectation
 
-    from etl_assets.quality import gx_overhead
+    from etl_assets.quality.engine import gx_patches as gx_overhead
 
     runtime()
     monkeypatch.setattr(gx_overhead, "_configurations", None)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl_assets.quality.expectations import ERROR, Expectation
+from etl_assets.marts.retail import DAILY_SALES, ORDERS
+from etl_assets.sources.expectation_spec import ERROR, Expectation
 
-DAY = "order_date"
+RECONCILED_MART = DAILY_SALES  # checked against its silver input, ORDERS
+SILVER_INPUT = ORDERS
+DAY = "order_date"  # the day column of both
 CHECK_NAME = "net_revenue_reconciles"
 HALF_CENT = 0.005
 RECONCILIATION_COLUMNS = (DAY, "line_value", "is_non_product")  # of silver/orders

@@ -10,7 +10,12 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from etl_assets.quality.emit import ERROR, PartitionCheck, check_events, run_partition_keys
+from etl_assets.quality.checks.partition_results import (
+    ERROR,
+    PartitionCheck,
+    check_events,
+    run_partition_keys,
+)
 
 IDENTITY = ["_source_file", "_row_number"]
 CHECK_NAME = "row_accounting"

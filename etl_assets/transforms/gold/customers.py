@@ -1,0 +1,192 @@
+"""The customer marts: RFM scores and segments per customer, and monthly cohort retention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from etl_assets.transforms.gold.shared import (
+    COUNT,
+    DATE,
+    GROUPBY,
+    MONEY,
+    TEXT,
+    conform,
+    flag,
+    line_columns,
+    month_from_number,
+    month_number,
+    product_lines,
+    require_columns,
+    rounded,
+    value_codes,
+)
+
+CUSTOMER_RFM_COLUMNS: dict[str, str] = {
+    "customer_id": COUNT,
+    "as_of": DATE,
+    "last_order_date": DATE,
+    "recency_days": COUNT,
+    "frequency": COUNT,
+    "monetary": MONEY,
+    "r_score": COUNT,
+    "f_score": COUNT,
+    "m_score": COUNT,
+    "rfm_segment": TEXT,
+}
+CUSTOMER_RFM_KEYS = ["customer_id"]
+CUSTOMER_RFM_READS = [
+    "customer_id",
+    "invoice_no",
+    "order_date",
+    "line_value",
+    "is_cancellation",
+    "is_non_product",
+]
+
+COHORT_RETENTION_COLUMNS: dict[str, str] = {
+    "cohort_month": DATE,
+    "month_offset": COUNT,
+    "cohort_size": COUNT,
+    "active_customers": COUNT,
+    "retention_rate": MONEY,
+}
+COHORT_RETENTION_KEYS = ["cohort_month", "month_offset"]
+COHORT_RETENTION_READS = ["customer_id", "order_date", "is_cancellation", "is_non_product"]
+
+# First matching rule wins (see customer_rfm).
+_SEGMENT_RULES: list[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = [
+    ("Champions", lambda r, f: (r >= 4) & (f >= 4)),
+    ("Loyal Customers", lambda r, f: (r >= 3) & (f >= 3)),
+    ("New Customers", lambda r, f: (r >= 4) & (f == 1)),
+    ("Potential Loyalists", lambda r, f: r >= 4),
+    ("At Risk", lambda r, f: (r <= 2) & (f >= 3)),
+    ("Hibernating", lambda r, f: (r <= 2) & (f <= 2)),
+]
+_DEFAULT_SEGMENT = "Needs Attention"
+
+
+def customer_rfm(orders: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer_id (non-null) with at least one non-cancelled product line.
+
+    - ``as_of``: the day after the latest order_date of the whole input (every line,
+      whatever its kind), the same for every row;
+    - ``last_order_date``: latest order_date of the customer's non-cancelled lines;
+    - ``recency_days`` = as_of - last_order_date, in days (>= 1);
+    - ``frequency``: distinct invoices of non-cancelled lines;
+    - ``monetary``: sum of line_value over all the customer's product lines,
+      cancellations included (net value; may be negative), rounded to 2 decimals.
+
+    Scores (Int64, 1..5, 5 best), see :func:`quintile_score`: ``r_score`` scores
+    ``-recency_days`` (recent is better), ``f_score`` scores ``frequency`` and
+    ``m_score`` scores the rounded ``monetary``.
+
+    ``rfm_segment``: see :func:`rfm_segments`.
+    """
+    require_columns(orders, ["order_date"])
+    as_of = orders["order_date"].max() + pd.Timedelta(days=1)
+    lines = product_lines(orders, line_columns(CUSTOMER_RFM_READS))
+    lines = lines[lines["customer_id"].notna().to_numpy(dtype=bool)]
+    kept = ~flag(lines, "is_cancellation")
+    parts = pd.DataFrame(
+        {
+            "customer_id": lines["customer_id"],
+            "kept_date": lines["order_date"].where(kept),
+            "kept_invoice": value_codes(lines["invoice_no"]).where(kept),
+            "line_value": lines["line_value"],
+        }
+    )
+    rfm = parts.groupby("customer_id", **GROUPBY).agg(
+        last_order_date=("kept_date", "max"),
+        frequency=("kept_invoice", "nunique"),
+        monetary=("line_value", "sum"),
+    )
+    rfm = rfm[rfm["frequency"] > 0].reset_index()  # customers with only cancellations
+    rfm["as_of"] = as_of
+    rfm["recency_days"] = (as_of - rfm["last_order_date"]).dt.days
+    rfm["monetary"] = rounded(rfm["monetary"], 2)
+    rfm["r_score"] = quintile_score(-rfm["recency_days"])
+    rfm["f_score"] = quintile_score(rfm["frequency"])
+    rfm["m_score"] = quintile_score(rfm["monetary"])
+    rfm["rfm_segment"] = rfm_segments(rfm["r_score"], rfm["f_score"])
+    return conform(rfm, CUSTOMER_RFM_COLUMNS, CUSTOMER_RFM_KEYS)
+
+
+def cohort_retention(orders: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cohort_month, month_offset) with at least one active customer.
+
+    A customer (non-null customer_id) is active in a month when it has a non-cancelled
+    product line in that month. ``cohort_month`` is the first month it is active in
+    the input; ``month_offset`` the whole calendar months from cohort_month to the
+    activity month (0 for the cohort month itself); ``cohort_size`` the customers of
+    the cohort; ``active_customers`` those active at that offset;
+    ``retention_rate`` = active_customers / cohort_size, rounded to 4 decimals.
+    """
+    lines = product_lines(orders, line_columns(COHORT_RETENTION_READS))
+    active = (
+        ~flag(lines, "is_cancellation")
+        & lines["customer_id"].notna().to_numpy(dtype=bool)
+        & lines["order_date"].notna().to_numpy(dtype=bool)  # never null in silver
+    )
+    # Months as integers (months since 1970-01) make offsets plain subtraction.
+    activity = pd.DataFrame(
+        {
+            "customer_id": lines["customer_id"].to_numpy(dtype="int64", na_value=0)[active],
+            "month": month_number(lines["order_date"])[active],
+        }
+    ).drop_duplicates()
+    activity["cohort"] = activity.groupby("customer_id", **GROUPBY)["month"].transform("min")
+    activity["month_offset"] = activity["month"] - activity["cohort"]
+    # (customer, month) pairs are unique, so counting rows counts customers.
+    cohorts = (
+        activity.groupby(["cohort", "month_offset"], **GROUPBY)
+        .size()
+        .rename("active_customers")
+        .reset_index()
+    )
+    # Every customer is active at offset 0 of its own cohort: that row is the size.
+    sizes = cohorts[cohorts["month_offset"] == 0].set_index("cohort")["active_customers"]
+    cohorts["cohort_size"] = cohorts["cohort"].map(sizes)
+    cohorts["retention_rate"] = rounded(cohorts["active_customers"] / cohorts["cohort_size"], 4)
+    cohorts["cohort_month"] = month_from_number(cohorts["cohort"])
+    return conform(cohorts, COHORT_RETENTION_COLUMNS, COHORT_RETENTION_KEYS)
+
+
+# ------------------------------------------------------------------ scoring rules
+
+
+def quintile_score(metric: pd.Series) -> pd.Series:
+    """Score a metric (higher is better) into 1..5, 5 best, by rank.
+
+    ``rank = metric.rank(method="min", ascending=True)`` (ties share the lowest rank,
+    hence the same score), ``n = len(metric)``, and
+    ``score = 1 + floor(5 * (rank - 1) / n)`` (exact: whole numbers, floor division).
+    Example, n = 4 and ranks 1, 2, 3, 4: scores 1, 2, 3, 4; a single customer scores 1.
+    A null metric gets a null score (the marts never produce one).
+    """
+    n = len(metric)
+    rank = metric.rank(method="min", ascending=True).to_numpy(dtype="float64", na_value=np.nan)
+    # Whole numbers held as floats: floor division is exact here.
+    scores = 1 + np.floor_divide(5 * (rank - 1), max(n, 1))
+    return pd.Series(scores, index=metric.index).astype(COUNT)
+
+
+def rfm_segments(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
+    """Name the segment of each (r_score, f_score) pair; the first matching rule wins.
+
+    1. "Champions"            r >= 4 and f >= 4
+    2. "Loyal Customers"      r >= 3 and f >= 3
+    3. "New Customers"        r >= 4 and f == 1
+    4. "Potential Loyalists"  r >= 4
+    5. "At Risk"              r <= 2 and f >= 3
+    6. "Hibernating"          r <= 2 and f <= 2
+    7. "Needs Attention"      otherwise
+    """
+    r = r_score.to_numpy(dtype="int64", na_value=0)
+    f = f_score.to_numpy(dtype="int64", na_value=0)
+    names = [name for name, _ in _SEGMENT_RULES]
+    conditions = [rule(r, f) for _, rule in _SEGMENT_RULES]
+    segments = np.select(conditions, names, default=_DEFAULT_SEGMENT)
+    return pd.Series(segments, index=r_score.index, dtype=TEXT)

@@ -1,0 +1,1 @@
+"""Tests of etl_assets/marts/: the mart model and the retail registry."""

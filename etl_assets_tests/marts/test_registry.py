@@ -1,0 +1,68 @@
+"""The marts' registry: each declaration agrees with what its function computes, and a
+declaration that cannot be right is refused when the code location loads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from etl_assets.marts.retail import RETAIL_MARTS, retail_marts
+from etl_assets.marts.spec import DAILY, WHOLE_HISTORY, MartInput, MartSpec
+from etl_assets_tests.transforms.test_gold import make_orders, make_products
+
+FRAMES = {"orders": make_orders(), "products": make_products()}
+
+
+@pytest.mark.parametrize("mart", RETAIL_MARTS, ids=lambda m: m.name)
+def test_each_mart_computes_its_declared_shape_from_its_declared_columns(mart: MartSpec):
+    frames = [
+        FRAMES[i.source][list(i.columns)] if i.columns else FRAMES[i.source] for i in mart.inputs
+    ]
+    result = mart.compute(*frames)
+    assert {c: str(t) for c, t in result.dtypes.items()} == dict(mart.columns)
+    assert not result.duplicated(list(mart.keys)).any()
+    assert set(mart.lineage) == set(mart.columns)
+    assert {c for rule in mart.suite for c in rule.columns} <= set(mart.columns)
+
+
+def test_the_retail_marts_exist_only_with_both_their_sources():
+    assert {m.name for m in RETAIL_MARTS} == {
+        "daily_sales",
+        "customer_rfm",
+        "product_performance",
+        "cohort_retention",
+    }
+    assert retail_marts({"orders": 1, "products": 2, "customers": 3}) == RETAIL_MARTS
+    assert retail_marts({"orders": 1}) == ()
+    assert [m.name for m in RETAIL_MARTS if m.partitioning == DAILY] == ["daily_sales"]
+
+
+def _declare(**changes) -> MartSpec:
+    fields = {
+        "name": "totals",
+        "description": "",
+        "partitioning": WHOLE_HISTORY,
+        "keys": ("day",),
+        "columns": {"day": "datetime64[ns]", "total": "Float64"},
+        "inputs": (MartInput("orders"),),
+        "compute": lambda orders: pd.DataFrame(),
+    }
+    return MartSpec(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"keys": ("month",)}, "keys name columns"),
+        ({"partitioning": "weekly"}, "partitioning 'weekly'"),
+        ({"partitioning": DAILY}, "names its partition_column"),
+        ({"partition_column": "day"}, "names its partition_column"),
+        ({"inputs": ()}, "inputs must name"),
+        ({"inputs": (MartInput("orders"), MartInput("orders"))}, "inputs must name"),
+        ({"lineage": {"price": (("orders", "price"),)}}, "lineage name columns"),
+    ],
+)
+def test_a_wrong_declaration_is_refused(changes, message):
+    _declare()  # the base declaration is valid
+    with pytest.raises(ValueError, match=message):
+        _declare(**changes)

@@ -1,0 +1,1 @@
+"""Tests of etl_assets/quality/engine/."""
