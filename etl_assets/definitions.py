@@ -12,7 +12,6 @@ from etl_assets.assets.warehouse import build_warehouse_assets
 from etl_assets.automation.build import build_automation
 from etl_assets.quality.checks import build_quality_checks
 from etl_assets.quality.freshness import with_gold_freshness
-from etl_assets.quality.resource import quality_resources
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources
@@ -36,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=automation.schedules,
         sensors=automation.sensors,
         executor=automation.executor,
-        resources={**build_resources(settings), **quality_resources(settings.data_dir)},
+        resources=build_resources(settings),
     )
 
 

@@ -7,17 +7,16 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from etl_assets.assets import retries
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
-    LAKE_DAY_BY_DAY,
-    LAKE_IO_MANAGER,
     column_lineage,
     frame_schema,
     stopwatch,
     table_schema,
 )
-from etl_assets.automation import retries
 from etl_assets.io.day_by_day import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 from etl_assets.transforms import gold as marts
 
 ORDERS = dg.AssetKey(["silver", "orders"])

@@ -11,14 +11,13 @@ import pandas as pd
 from etl_assets.assets.bronze import bronze_key
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
-    LAKE_DAY_BY_DAY,
-    LAKE_IO_MANAGER,
     column_lineage,
     frame_schema,
     partition_days,
     stopwatch,
     table_schema,
 )
+from etl_assets.connectors.pii_key import PiiKey
 from etl_assets.io.day_by_day import GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.quality.accounting import (
     CHECK_NAME,
@@ -28,7 +27,7 @@ from etl_assets.quality.accounting import (
 )
 from etl_assets.quality.emit import check_events
 from etl_assets.quality.types import dataframe_type
-from etl_assets.resources import PiiKey
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook
 from etl_assets.transforms.history import build_scd2, scd2_from_versions

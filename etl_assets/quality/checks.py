@@ -25,7 +25,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from etl_assets.assets.common import LAKE_DAY_BY_DAY
 from etl_assets.io.day_by_day import LakePartitions
 from etl_assets.quality.emit import PartitionCheck, check_events, run_partition_keys
 from etl_assets.quality.expectations import ERROR, Expectation
@@ -36,7 +35,6 @@ from etl_assets.quality.reconciliation import (
     reconciliation_frame,
 )
 from etl_assets.quality.report import CHECK_NAMES, severity_checks
-from etl_assets.quality.resource import QUALITY_RESOURCE
 from etl_assets.quality.schema_drift import (
     LANDING_COLUMNS_CHECK,
     column_schema_change_checks,
@@ -45,6 +43,7 @@ from etl_assets.quality.schema_drift import (
 )
 from etl_assets.quality.suites import Suite, source_suites
 from etl_assets.quality.validation import Outcome, Partitions, validate_partitions
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, QUALITY_RESOURCE
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.bronze import LINEAGE_COLUMNS as BRONZE_LINEAGE
 
