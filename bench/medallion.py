@@ -37,7 +37,7 @@ from etl_assets.quality.schema_drift import landing_column_checks, non_null_rows
 from etl_assets.quality.suites import Suite, source_suites
 from etl_assets.quality.validation import Partitions, runtime, validate_partitions
 from etl_assets.runner import run_pipeline, step_seconds
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets.settings import DEV_PII_KEY, load_settings
 from etl_assets.sources import SourceSpec, load_sources
 from etl_assets.transforms import gold

@@ -20,7 +20,7 @@ DEFAULT_HOME = ".dagster_home"
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from etl_assets.sample_data import SampleError, generate_sample
+    from etl_assets.sample import SampleError, generate_sample
 
     landing = Path(args.out) / "landing"
     if landing.exists() and any(landing.iterdir()):
@@ -53,7 +53,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _seed_postgres(args: argparse.Namespace) -> int:
     from etl_assets.connectors.postgres import redact_url
-    from etl_assets.sample_postgres import seed_customers
+    from etl_assets.sample.postgres import seed_customers
 
     try:
         customers, changed = seed_customers(
@@ -138,7 +138,7 @@ def _validate_sources(args: argparse.Namespace) -> int:
 
 
 def _serve_sample_api(args: argparse.Namespace) -> int:
-    from etl_assets.sample_api import SampleApiError, load_catalogue, make_server, url_of
+    from etl_assets.sample.api import SampleApiError, load_catalogue, make_server, url_of
     from etl_assets.settings import get_settings
 
     landing = Path(args.data_dir) / "landing" if args.data_dir else get_settings().landing_dir
