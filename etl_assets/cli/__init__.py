@@ -19,11 +19,17 @@ from etl_assets.cli import backfill, run, sample, serve_sample_api, validate_sou
 _COMMANDS = (sample, run, validate_sources, serve_sample_api, backfill, workers)
 
 
+class _DescribedParser(argparse.ArgumentParser):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="etl-assets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    # A command's docstring is its --help description, shown as written.
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_DescribedParser)
     for command in _COMMANDS:
         command.register(commands)
     return parser

@@ -118,7 +118,6 @@ def register(commands) -> None:
         "backfill",
         help="launch a single-run backfill of a day range through the running webserver",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--from", dest="first_day", type=_day, required=True)
     parser.add_argument("--to", dest="last_day", type=_day, required=True)

@@ -25,7 +25,6 @@ def register(commands) -> None:
         "workers",
         help="Celery workers on this machine for ETL_EXECUTOR=celery, until Ctrl-C",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--count", type=int, default=2, help="workers to start (default 2)")
     parser.add_argument(
@@ -84,4 +83,3 @@ def _workers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("stopping the workers (each finishes its current step)...", flush=True)
         pool.stop()
     return status
-
