@@ -17,10 +17,6 @@ import datetime as dt
 import sys
 import time
 
-import requests
-
-from etl_assets.settings import get_settings
-
 _NODES = "{ assetNodes { assetKey { path } isPartitioned } }"
 _LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
@@ -49,6 +45,8 @@ class BackfillError(RuntimeError):
 
 
 def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    import requests  # here, not at import: every `etl-assets` command loads this module
+
     try:
         response = requests.post(
             f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
@@ -129,6 +127,8 @@ def register(commands) -> None:
 
 
 def _backfill(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from etl_assets.settings import get_settings
+
     if args.last_day < args.first_day:
         parser.error("--to is before --from")
     url = (args.url or get_settings().ui_url).rstrip("/")
