@@ -39,13 +39,13 @@ dev: sample $(DAGSTER_HOME)/dagster.yaml
 # running webserver (make dev), as the UI launches it. See docs/operations.md.
 backfill: $(VENV)/.installed
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD"; exit 2; }
-	$(BIN)/python -m etl_assets.automation.backfill --from $(FROM) --to $(TO) --wait
+	$(BIN)/etl-assets backfill --from $(FROM) --to $(TO) --wait
 
 # make workers [WORKERS=2]: Celery workers for ETL_EXECUTOR=celery on this machine, in the
 # foreground until Ctrl-C (broker: ETL_CELERY_BROKER_URL). See docs/scale-out.md.
 WORKERS ?= 2
 workers: $(VENV)/.installed
-	ETL_EXECUTOR=celery $(BIN)/python -m etl_assets.automation.workers --count $(WORKERS)
+	ETL_EXECUTOR=celery $(BIN)/etl-assets workers --count $(WORKERS)
 
 validate: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -120,7 +120,7 @@ def pipeline(rows: int) -> dict:
 
     from etl_assets.definitions import build_definitions
     from etl_assets.runner import run_pipeline, step_seconds
-    from etl_assets.sample_data import generate_sample
+    from etl_assets.sample import generate_sample
     from etl_assets.settings import load_settings
 
     work = Path(tempfile.mkdtemp(prefix="bench_checks_"))

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
 
-    from etl_assets.sample_data import generate_sample
+    from etl_assets.sample import generate_sample
     from etl_assets_tests.scaleout import cluster as scaleout
 
     days = _days(args.days)

@@ -72,9 +72,9 @@ def main() -> None:
 
         import dagster as dg
 
-        from etl_assets.automation.landing_scan import scan_landing, sha256_of
         from etl_assets.automation.landing_watch import WatchState
         from etl_assets.automation.sensors import LANDING_SENSOR, MAX_RUNS_PER_TICK
+        from etl_assets.connectors.landing_scan import scan_landing, sha256_of
         from etl_assets.definitions import build_definitions
         from etl_assets.settings import load_settings
 

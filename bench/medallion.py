@@ -38,7 +38,7 @@ from etl_assets.quality.suites.reconciliation import (
 )
 from etl_assets.quality.suites.source_suites import Suite, source_suites
 from etl_assets.runner import run_pipeline, step_seconds
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets.settings import DEV_PII_KEY, load_settings
 from etl_assets.sources import SourceSpec, load_sources
 from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE

@@ -13,7 +13,6 @@ from etl_assets.automation.build import build_automation
 from etl_assets.marts.retail import retail_marts
 from etl_assets.quality.checks.build import build_quality_checks
 from etl_assets.quality.checks.freshness import with_gold_freshness
-from etl_assets.quality.engine.resource import quality_resources
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources
@@ -38,7 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=automation.schedules,
         sensors=automation.sensors,
         executor=automation.executor,
-        resources={**build_resources(settings), **quality_resources(settings.data_dir)},
+        resources=build_resources(settings),
     )
 
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from etl_assets.definitions import build_definitions
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets.settings import Settings, load_settings
 
 SAMPLE_DAYS = 3

@@ -12,10 +12,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from etl_assets.assets.warehouse import WAREHOUSE_IO_MANAGER
 from etl_assets.connectors.postgres import PostgresWarehouse
 from etl_assets.io.warehouse.reading import read_table
 from etl_assets.io.warehouse.tables import TableRef
+from etl_assets.resource_keys import WAREHOUSE_IO_MANAGER
 from etl_assets.runner import run_pipeline
 from etl_assets.settings import SettingsError, load_settings
 from etl_assets_tests import postgres_fixtures

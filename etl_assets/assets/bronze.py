@@ -8,28 +8,23 @@ as strings plus lineage.
 import dagster as dg
 import pandas as pd
 
+from etl_assets.assets import retries
 from etl_assets.assets.bronze_postgres import postgres_bronze
-from etl_assets.assets.common import (
-    LAKE_IO_MANAGER,
+from etl_assets.assets.bronze_reading import (
     declared_env,
     failing_bad_landing,
     frame_batch,
-    partition_days,
     read_records,
-    stopwatch,
-    table_schema,
 )
-from etl_assets.automation import retries
+from etl_assets.assets.common import partition_days, stopwatch, table_schema
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.io.daily_frames import DailyFrames
+from etl_assets.resource_keys import CONNECTOR_RESOURCES, LAKE_IO_MANAGER
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.bronze import LandingRead
 from etl_assets.transforms.csv_reader import read_landing_csv
 from etl_assets.transforms.readers import read_landing_json, read_landing_parquet
-
-# The resource each connector reads through (registered in etl_assets.resources).
-CONNECTOR_RESOURCES = {"files": "landing", "http": "http", "postgres": "postgres_source"}
 
 
 def bronze_key(spec: SourceSpec) -> dg.AssetKey:

@@ -22,13 +22,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from etl_assets.assets.common import (
-    declared_env,
-    frame_batch,
-    frame_schema,
-    read_records,
-    stopwatch,
-)
+from etl_assets.assets.bronze_reading import declared_env, frame_batch, read_records
+from etl_assets.assets.common import frame_schema, stopwatch
 from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.reserved_columns import ROW_NUMBER

@@ -11,18 +11,17 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 import pandas as pd
 
+from etl_assets.assets import retries
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
-    LAKE_DAY_BY_DAY,
-    LAKE_IO_MANAGER,
     column_lineage,
     frame_schema,
     stopwatch,
     table_schema,
 )
-from etl_assets.automation import retries
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.marts.spec import MartInput, MartSpec
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
 GOLD_OWNERS = ["team:analytics"]
 WHOLE_HISTORY_STEP = "gold_whole_history"

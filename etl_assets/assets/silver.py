@@ -13,8 +13,6 @@ import pandas as pd
 from etl_assets.assets.bronze import bronze_key
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
-    LAKE_DAY_BY_DAY,
-    LAKE_IO_MANAGER,
     frame_schema,
     stopwatch,
 )
@@ -28,10 +26,11 @@ from etl_assets.assets.silver_outputs import (
     warn_rule_result,
     warn_rule_specs,
 )
+from etl_assets.connectors.pii_key import PiiKey
 from etl_assets.io.daily_frames import LakePartitions
 from etl_assets.quality.checks.accounting import accounting_events
 from etl_assets.quality.checks.frame_types import dataframe_type
-from etl_assets.resources import PiiKey
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook
 from etl_assets.transforms.silver import (

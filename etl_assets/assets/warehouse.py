@@ -18,30 +18,16 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.automation.conditions import follows_parents
-from etl_assets.connectors.postgres import (
-    WAREHOUSE_RETRY_POLICY,
-    WAREHOUSE_URL_VARIABLE,
-    PostgresWarehouse,
-)
-from etl_assets.io.warehouse import TABLE_METADATA, PostgresWarehouseIOManager
+from etl_assets.connectors.postgres import WAREHOUSE_RETRY_POLICY
+from etl_assets.io.warehouse import TABLE_METADATA
 from etl_assets.marts.spec import MartSpec
+from etl_assets.resource_keys import WAREHOUSE_IO_MANAGER
 from etl_assets.settings import Settings
 
-WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
-WAREHOUSE_RESOURCE = "warehouse"
 WAREHOUSE_GROUP = "warehouse"
 WAREHOUSE_POOL = "postgres"  # concurrency pool: limit parallel loads with `dagster instance`
 WAREHOUSE_OWNERS = ["team:analytics"]
 
-def warehouse_resources(settings: Settings) -> dict[str, object]:
-    """`warehouse` (connection pool on ETL_WAREHOUSE_URL) and its IO manager."""
-    warehouse = PostgresWarehouse(url=dg.EnvVar(WAREHOUSE_URL_VARIABLE))
-    return {
-        WAREHOUSE_RESOURCE: warehouse,
-        WAREHOUSE_IO_MANAGER: PostgresWarehouseIOManager(
-            warehouse=warehouse, schema_prefix=settings.warehouse_schema_prefix
-        ),
-    }
 
 
 def publish_asset(

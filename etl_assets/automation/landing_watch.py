@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from etl_assets.automation.landing_scan import LandingEntry
+from etl_assets.connectors.landing_scan import LandingEntry
 
 DATE_PLACEHOLDER = "{date}"
 TEMPORARY_SUFFIXES = (

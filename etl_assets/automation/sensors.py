@@ -16,12 +16,6 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from etl_assets.automation.landing_scan import (
-    LandingDirectoryMissing,
-    clock_margin_ns,
-    scan_landing,
-    sha256_of,
-)
 from etl_assets.automation.landing_watch import (
     PartitionBounds,
     ReadyFile,
@@ -32,6 +26,7 @@ from etl_assets.automation.landing_watch import (
     plan_tick,
 )
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.connectors.landing_scan import LandingDirectoryMissing
 from etl_assets.sources import SourceSpec
 
 LANDING_SENSOR = "landing_files"
@@ -77,7 +72,7 @@ def build_landing_sensor(
         previous = WatchState.decode(context.cursor)
         started_ns = time.time_ns()
         try:
-            entries = scan_landing(landing.base_dir)
+            entries = landing.scan()
         except LandingDirectoryMissing as missing:
             # Keep the cursor: when the directory comes back, known files stay known.
             context.log.warning(f"{missing}; nothing to do, the cursor is kept.")
@@ -87,10 +82,10 @@ def build_landing_sensor(
         inputs = TickInputs(
             sources=sources,
             bounds=_bounds(partitions_def),
-            checksum=lambda relative: sha256_of(landing.base_dir, relative),
+            checksum=landing.sha256_of,
             max_ready=MAX_RUNS_PER_TICK,
             now_ns=started_ns,
-            clock_margin_ns=clock_margin_ns(landing.base_dir),
+            clock_margin_ns=landing.clock_margin_ns(),
             already_ingested=_ingested_lookup(context.instance),
         )
         plan = plan_tick(sorted(entries, key=lambda e: e.relative), previous, inputs)

@@ -1,4 +1,6 @@
-"""The landing directory as a resource: where a source's file for a day is, and its bytes.
+"""The landing directory as a resource: where a source's file for a day is, its bytes, and
+what the landing sensor needs to watch it: every file with when it last changed, and a
+file's checksum (connectors/landing_scan.py does the walking and hashing).
 
 `base_dir` is a local path or any fsspec URL (s3://, gs://, memory://, ...) through
 universal-pathlib. Relative paths come from source declarations and partition keys, so
@@ -14,6 +16,12 @@ from pathlib import PurePosixPath
 import dagster as dg
 from upath import UPath
 
+from etl_assets.connectors.landing_scan import (
+    LandingEntry,
+    clock_margin_ns,
+    scan_landing,
+    sha256_of,
+)
 from etl_assets.transforms.bronze import LandingFileError
 
 DATE_PLACEHOLDER = "{date}"
@@ -79,6 +87,19 @@ class LandingFiles(dg.ConfigurableResource):
             if match and _is_day(match.group(1)):
                 found.append((match.group(1), relative))
         return sorted(found)
+
+    def scan(self) -> list[LandingEntry]:
+        """Every file below `base_dir`, with its size, fingerprint and change time; raises
+        LandingDirectoryMissing when the directory is not there."""
+        return scan_landing(self.base_dir)
+
+    def sha256_of(self, relative_path: str) -> str:
+        """Hex SHA-256 of a file found by `scan()`, streamed."""
+        return sha256_of(self.base_dir, relative_path)
+
+    def clock_margin_ns(self) -> int:
+        """How far a file's change time may trail the moment it becomes visible."""
+        return clock_margin_ns(self.base_dir)
 
     def _base(self) -> UPath:
         return UPath(self.base_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_ROWS
 
 DAY_AFTER_SAMPLE = "2024-01-04"

@@ -9,8 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from etl_assets.automation.alerts import FAILURE_SENSOR, Alerts, alerts_resource
+from etl_assets.automation.alerts import FAILURE_SENSOR
 from etl_assets.automation.jobs import MEDALLION_JOB
+from etl_assets.connectors.alerts import Alerts
+from etl_assets.resources import alerts_resource
 from etl_assets_tests.conftest import settings_for
 
 MISSING_DAY = "2024-02-01"  # no landing file: bronze fails

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from etl_assets.automation.landing_scan import LandingEntry
 from etl_assets.automation.landing_watch import (
     PartitionBounds,
     TickInputs,
@@ -16,6 +15,7 @@ from etl_assets.automation.landing_watch import (
     is_temporary,
     plan_tick,
 )
+from etl_assets.connectors.landing_scan import LandingEntry
 
 ORDERS = WatchedSource.of("orders", "orders/orders_{date}.csv", ["bronze", "orders"])
 PRODUCTS = WatchedSource.of("products", "products/products.csv", ["bronze", "products"])

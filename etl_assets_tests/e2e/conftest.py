@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets_tests.e2e.dagster_dev import DagsterDev
 
 FIRST_DAYS = 2  # landed before the server starts

@@ -102,7 +102,8 @@ def backfill_id(server) -> str:
         [
             sys.executable,
             "-m",
-            "etl_assets.automation.backfill",
+            "etl_assets.cli",
+            "backfill",
             "--url",
             server.url,
             "--from",

@@ -11,7 +11,7 @@ import pytest
 
 from etl_assets.definitions import build_definitions
 from etl_assets.runner import RunSummary, run_pipeline
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets_tests.conftest import settings_for
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl_assets.sample_data import generate_sample
+from etl_assets.sample import generate_sample
 from etl_assets_tests import postgres_fixtures
 from etl_assets_tests.postgres_fixtures import temporary_database
 from etl_assets_tests.scaleout import cluster as scaleout

@@ -667,7 +667,7 @@ def test_a_pii_source_without_a_key_is_refused():
 def _sample_bronze(tmp_path, days: int, rows_per_day: int) -> tuple[pd.DataFrame, list[str]]:
     """Bronze orders of a generated sample (late rows, duplicates, dirt of every kind)."""
     from etl_assets.connectors.files import LandingFiles
-    from etl_assets.sample_data import generate_sample
+    from etl_assets.sample import generate_sample
     from etl_assets.transforms.bronze import frame_bronze
     from etl_assets.transforms.csv_reader import read_landing_csv
 

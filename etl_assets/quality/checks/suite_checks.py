@@ -25,7 +25,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from etl_assets.assets.common import LAKE_DAY_BY_DAY
 from etl_assets.io.daily_frames import LakePartitions
 from etl_assets.quality.checks.partition_results import (
     PartitionCheck,
@@ -38,9 +37,9 @@ from etl_assets.quality.checks.schema_drift import (
     landing_column_checks,
     non_null_rows,
 )
-from etl_assets.quality.engine.resource import QUALITY_RESOURCE
 from etl_assets.quality.engine.validation import Outcome, Partitions, validate_partitions
 from etl_assets.quality.suites.source_suites import Suite
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, QUALITY_RESOURCE
 from etl_assets.sources.expectation_spec import ERROR, Expectation
 from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS as BRONZE_LINEAGE
 

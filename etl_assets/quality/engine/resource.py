@@ -16,8 +16,6 @@ import dagster as dg
 
 from etl_assets.quality.engine.validation import runtime
 
-QUALITY_RESOURCE = "quality"
-
 
 class QualityChecks(dg.ConfigurableResource):
     """Settings of the quality checks."""
@@ -37,7 +35,3 @@ class QualityChecks(dg.ConfigurableResource):
     @property
     def docs_path(self) -> Path | None:
         return Path(self.docs_dir) if self.docs_dir else None
-
-
-def quality_resources(data_dir: Path) -> dict[str, QualityChecks]:
-    return {QUALITY_RESOURCE: QualityChecks(docs_dir=str(data_dir / "quality"))}

@@ -9,7 +9,7 @@ import pytest
 
 from etl_assets.cli import build_parser, main
 from etl_assets.connectors.http import reset_breakers
-from etl_assets.sample_api import load_catalogue, make_server, serve_in_thread, url_of
+from etl_assets.sample.api import load_catalogue, make_server, serve_in_thread, url_of
 from etl_assets.settings import get_settings
 from etl_assets_tests.connectors.fault_server import FaultServer, paged
 from etl_assets_tests.test_declared_sources import STATIONS, quake_workspace

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from etl_assets.automation import retries
+from etl_assets.assets import retries
 from etl_assets.automation.jobs import MEDALLION_JOB
 from etl_assets.connectors.files import LandingFiles
 

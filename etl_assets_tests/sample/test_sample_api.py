@@ -14,7 +14,7 @@ import pytest
 
 from etl_assets.cli import main
 from etl_assets.connectors.http import reset_breakers
-from etl_assets.sample_api import load_catalogue, make_server, page_of, serve_in_thread, url_of
+from etl_assets.sample.api import load_catalogue, make_server, page_of, serve_in_thread, url_of
 
 PRODUCTS = [dg.AssetKey(["bronze", "products"]), dg.AssetKey(["silver", "products"])]
 LINEAGE = ["_source_file", "_batch_id"]

@@ -9,7 +9,7 @@ import uuid
 import fsspec
 import pytest
 
-from etl_assets.automation.landing_scan import LandingDirectoryMissing, scan_landing, sha256_of
+from etl_assets.connectors.landing_scan import LandingDirectoryMissing, scan_landing, sha256_of
 
 
 def by_name(base_dir: str):

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.sample_data import COUNTRY_WEIGHTS, DIRT_RATES, SampleError, generate_sample
+from etl_assets.sample import SampleError, generate_sample
+from etl_assets.sample.customers import COUNTRY_WEIGHTS
+from etl_assets.sample.parameters import DIRT_RATES
 
 START = dt.date(2024, 3, 30)  # crosses a month end: dates are not zero-padded
 DAYS = 3

@@ -1,6 +1,6 @@
-"""Launch a backfill of a day range from the command line, as the UI does.
+"""`etl-assets backfill`: launch a backfill of a day range from the command line, as the UI does.
 
-    python -m etl_assets.automation.backfill --from 2024-01-01 --to 2024-01-31 [--wait]
+    etl-assets backfill --from 2024-01-01 --to 2024-01-31 [--wait]
     make backfill FROM=2024-01-01 TO=2024-01-31
 
 It sends the running webserver (`make dev`, or ETL_UI_URL) the GraphQL mutation of the
@@ -16,10 +16,6 @@ import argparse
 import datetime as dt
 import sys
 import time
-
-import requests
-
-from etl_assets.settings import get_settings
 
 _NODES = "{ assetNodes { assetKey { path } isPartitioned } }"
 _LAUNCH = """
@@ -49,6 +45,8 @@ class BackfillError(RuntimeError):
 
 
 def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    import requests  # here, not at import: every `etl-assets` command loads this module
+
     try:
         response = requests.post(
             f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
@@ -113,11 +111,11 @@ def _day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD") from error
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m etl_assets.automation.backfill",
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "backfill",
+        help="launch a single-run backfill of a day range through the running webserver",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--from", dest="first_day", type=_day, required=True)
     parser.add_argument("--to", dest="last_day", type=_day, required=True)
@@ -125,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="webserver URL (default: ETL_UI_URL)")
     parser.add_argument("--wait", action="store_true", help="wait until it has finished")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds --wait waits")
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=lambda args: _backfill(args, parser))
+
+
+def _backfill(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from etl_assets.settings import get_settings
+
     if args.last_day < args.first_day:
         parser.error("--to is before --from")
     url = (args.url or get_settings().ui_url).rstrip("/")
@@ -143,7 +146,3 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         print(f"  {run['runId']}  {run['status']}")
     return 0 if status.get("status") in ("COMPLETED", "COMPLETED_SUCCESS") else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

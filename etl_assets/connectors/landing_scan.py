@@ -1,4 +1,5 @@
-"""One look at the landing directory: every file below it, with when it last changed.
+"""One look at the landing directory: every file below it, with when it last changed, and a
+file's checksum. `LandingFiles.scan()` and `LandingFiles.sha256_of()` are the way in.
 
 Local directories are walked with os.scandir (one stat per file: 10,000 files in tens of
 milliseconds). A local file's change time is its ctime, which the kernel sets on every
