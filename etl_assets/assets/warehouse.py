@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from etl_assets.automation.conditions import follows_parents
 from etl_assets.connectors.postgres import WAREHOUSE_RETRY_POLICY
 from etl_assets.io.warehouse import TABLE_METADATA
 from etl_assets.marts.spec import MartSpec
@@ -58,7 +57,6 @@ def publish_asset(
         io_manager_key=WAREHOUSE_IO_MANAGER,
         retry_policy=WAREHOUSE_RETRY_POLICY,
         pool=WAREHOUSE_POOL,
-        automation_condition=follows_parents(),
     )
     def _publish(frame: pd.DataFrame) -> pd.DataFrame:
         return frame

@@ -1,6 +1,6 @@
-"""Declarative automation: silver and gold follow their parents.
+"""Declarative automation: silver, gold and the warehouse copies follow their parents.
 
-Bronze is driven by the landing sensor and the daily schedule. Silver and gold carry
+Bronze is driven by the landing sensor and the daily schedule. Silver, gold and warehouse carry
 `follows_parents()`, evaluated by the automation sensor `medallion_automation`. It is
 Dagster's `AutomationCondition.eager()` with these changes:
 
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 AUTOMATION_SENSOR = "medallion_automation"
-AUTOMATED_LAYERS = ("silver", "gold")
+AUTOMATED_LAYERS = ("silver", "gold", "warehouse")
 
 AC = dg.AutomationCondition
 
@@ -64,7 +64,8 @@ def follows_parents(*, whole_history: bool = False) -> dg.AutomationCondition:
 def with_automation_conditions(
     assets: Sequence[dg.AssetsDefinition],
 ) -> list[dg.AssetsDefinition]:
-    """The assets with `follows_parents()` on every silver and gold asset that has none yet."""
+    """The assets with `follows_parents()` on every silver, gold and warehouse asset that has
+    none yet."""
     partitioned = {spec.key: spec.partitions_def is not None for a in assets for spec in a.specs}
 
     def attach(spec: dg.AssetSpec) -> dg.AssetSpec:
