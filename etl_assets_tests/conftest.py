@@ -1,45 +1,81 @@
-"""Shared fixtures: sample landing data in a temporary directory and definitions over it."""
+"""Shared fixtures: sample landing data, definitions over it, an instance, fresh breakers.
+
+Every test module that needs generated sample data asks `sample_of` for it: each distinct
+sample is generated once per session (read-only; `copy_landing` gives a test its own copy).
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from etl_assets.connectors.http import reset_breakers
 from etl_assets.definitions import build_definitions
 from etl_assets.sample import generate_sample
 from etl_assets.settings import Settings, load_settings
 
 SAMPLE_DAYS = 3
 SAMPLE_ROWS = 2_000
+SAMPLE_START = "2024-01-01"
+
+SampleOf = Callable[..., Path]
 
 
 def settings_for(data_dir: Path, **extra: str) -> Settings:
     return load_settings({"ETL_DATA_DIR": str(data_dir), **extra})
 
 
+def copy_landing(sample: Path, data_dir: Path) -> Path:
+    """A private data directory holding a copy of a sample's landing zone (and manifest)."""
+    shutil.copytree(sample / "landing", data_dir / "landing")
+    return data_dir
+
+
 @pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory) -> Path:
+def sample_of(tmp_path_factory) -> SampleOf:
+    """`sample_of(days=…, rows_per_day=…, seed=…, start=…)`: the directory of that generated
+    sample, made once per session. Read-only: tests that write use `copy_landing` first."""
+    made: dict[tuple, Path] = {}
+
+    def _sample(*, days: int, rows_per_day: int, seed: int, start: str = SAMPLE_START) -> Path:
+        key = (start, days, rows_per_day, seed)
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"sample_{days}x{rows_per_day}_seed{seed}")
+            generate_sample(out, start=start, days=days, rows_per_day=rows_per_day, seed=seed)
+            made[key] = out
+        return made[key]
+
+    return _sample
+
+
+@pytest.fixture(scope="session")
+def sample_dir(sample_of) -> Path:
     """Read-only sample landing data; tests that write copy it first."""
-    out = tmp_path_factory.mktemp("sample")
-    generate_sample(out, start="2024-01-01", days=SAMPLE_DAYS, rows_per_day=SAMPLE_ROWS, seed=11)
-    return out
+    return sample_of(days=SAMPLE_DAYS, rows_per_day=SAMPLE_ROWS, seed=11)
 
 
 @pytest.fixture
 def data_dir(tmp_path, sample_dir) -> Path:
     """A private data directory holding a copy of the sample landing zone."""
-    import shutil
-
-    shutil.copytree(sample_dir / "landing", tmp_path / "landing")
-    return tmp_path
+    return copy_landing(sample_dir, tmp_path)
 
 
 @pytest.fixture
 def instance():
     with dg.DagsterInstance.ephemeral() as instance:
         yield instance
+
+
+@pytest.fixture
+def fresh_breakers():
+    """Circuit breakers are per process: each test that uses one starts with them closed."""
+    reset_breakers()
+    yield
+    reset_breakers()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl_assets.connectors.http import reset_breakers
 from etl_assets.runner import run_pipeline
 from etl_assets_tests.connectors.fault_server import FaultServer, always, paged
 
@@ -22,11 +21,8 @@ EXAMPLE = Path(__file__).parents[1] / "docs" / "examples" / "quakes"
 QUAKE_DAYS = ["2024-03-01", "2024-03-02", "2024-03-03"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
+# Each test starts with closed circuit breakers (conftest.fresh_breakers).
+pytestmark = pytest.mark.usefixtures("fresh_breakers")
 
 
 def lake(data_dir: Path, *parts: str) -> Path:

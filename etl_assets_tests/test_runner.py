@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from etl_assets.automation.jobs import MEDALLION_JOB
-from etl_assets.connectors.http import reset_breakers
 from etl_assets.runner import DaysMissingFiles, NothingToRun, days_to_run, run_pipeline
 from etl_assets_tests.connectors.fault_server import FaultServer, paged
 from etl_assets_tests.test_declared_sources import HTTP_YAML, QUAKE_DAYS, STATIONS, quake_workspace
@@ -23,11 +22,8 @@ from etl_assets_tests.test_declared_sources import HTTP_YAML, QUAKE_DAYS, STATIO
 PRODUCTS_YAML = Path(__file__).parents[1] / "etl_assets" / "sources" / "products.yaml"
 
 
-@pytest.fixture(autouse=True)
-def fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
+# Each test starts with closed circuit breakers (conftest.fresh_breakers).
+pytestmark = pytest.mark.usefixtures("fresh_breakers")
 
 
 @pytest.fixture

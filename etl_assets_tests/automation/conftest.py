@@ -8,20 +8,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from etl_assets.sample import generate_sample
 from etl_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_ROWS
 
 DAY_AFTER_SAMPLE = "2024-01-04"
 
 
 @pytest.fixture(scope="session")
-def longer_sample(tmp_path_factory) -> Path:
+def longer_sample(sample_of) -> Path:
     """The session sample plus one day: its first days are byte-identical to the sample's."""
-    out = tmp_path_factory.mktemp("longer_sample")
-    generate_sample(
-        out, start="2024-01-01", days=SAMPLE_DAYS + 1, rows_per_day=SAMPLE_ROWS, seed=11
-    )
-    return out
+    return sample_of(days=SAMPLE_DAYS + 1, rows_per_day=SAMPLE_ROWS, seed=11)
 
 
 @pytest.fixture

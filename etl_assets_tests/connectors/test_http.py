@@ -12,7 +12,6 @@ from etl_assets.connectors.http import (
     HttpSourceError,
     display_url,
     parse_retry_after,
-    reset_breakers,
 )
 from etl_assets.sources.http_spec import HttpSpec, PaginationSpec
 from etl_assets_tests.connectors.fault_server import FaultServer, always, once, paged, slow
@@ -29,11 +28,8 @@ API = HttpJsonApi(
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
+# Each test starts with closed circuit breakers (conftest.fresh_breakers).
+pytestmark = pytest.mark.usefixtures("fresh_breakers")
 
 
 def spec(kind: str = "page", *, total: bool = True, page_size: int = 100, **extra) -> HttpSpec:

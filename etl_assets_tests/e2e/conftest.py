@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.sample import generate_sample
+from etl_assets_tests.conftest import copy_landing
 from etl_assets_tests.e2e.dagster_dev import DagsterDev
 
 FIRST_DAYS = 2  # landed before the server starts
@@ -26,15 +26,13 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="package")
-def e2e_root(tmp_path_factory) -> Path:
+def e2e_root(tmp_path_factory, sample_of) -> Path:
     root = tmp_path_factory.mktemp("e2e")
-    generate_sample(
-        root / "data", start=START, days=FIRST_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED
-    )
+    first = sample_of(start=START, days=FIRST_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED)
+    copy_landing(first, root / "data")
     # A longer sample, same seed: its first days are byte-identical; its last is the new day.
-    generate_sample(
-        root / "later", start=START, days=FIRST_DAYS + 1, rows_per_day=ROWS_PER_DAY, seed=SEED
-    )
+    later = sample_of(start=START, days=FIRST_DAYS + 1, rows_per_day=ROWS_PER_DAY, seed=SEED)
+    copy_landing(later, root / "later")
     return root
 
 

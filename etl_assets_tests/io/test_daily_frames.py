@@ -10,7 +10,7 @@ import pytest
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 from etl_assets.io.lake import ParquetLakeIOManager
 from etl_assets.quality.checks.frame_types import dataframe_type
-from etl_assets_tests.io.test_parquet_lake import (
+from etl_assets_tests.io.lake.test_parquet_lake import (
     DAILY,
     ORDERS_METADATA,
     SINGLE_RUN,
@@ -22,16 +22,6 @@ from etl_assets_tests.io.test_parquet_lake import (
 RANGE = ("2024-01-01", "2024-01-03")
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 ALLOW_MISSING = {"allow_missing_partitions": True}
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Path:
-    return tmp_path / "lake"
-
-
-@pytest.fixture
-def instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.ephemeral()
 
 
 def run(assets, lake: Path, instance, key_range=RANGE, partition_key=None):

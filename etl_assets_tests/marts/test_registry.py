@@ -8,7 +8,7 @@ import pytest
 
 from etl_assets.marts.retail import RETAIL_MARTS, retail_marts
 from etl_assets.marts.spec import DAILY, WHOLE_HISTORY, MartInput, MartSpec
-from etl_assets_tests.transforms.test_gold import make_orders, make_products
+from etl_assets_tests.transforms.gold.test_gold import make_orders, make_products
 
 FRAMES = {"orders": make_orders(), "products": make_products()}
 

@@ -11,8 +11,7 @@ import pytest
 
 from etl_assets.definitions import build_definitions
 from etl_assets.runner import RunSummary, run_pipeline
-from etl_assets.sample import generate_sample
-from etl_assets_tests.conftest import settings_for
+from etl_assets_tests.conftest import copy_landing, settings_for
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 
@@ -26,9 +25,9 @@ class Run:
 
 
 @pytest.fixture(scope="session")
-def clean(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("quality_sample")
-    generate_sample(data_dir, start=DAYS[0], days=len(DAYS), rows_per_day=1000, seed=5)
+def clean(tmp_path_factory, sample_of):
+    sample = sample_of(start=DAYS[0], days=len(DAYS), rows_per_day=1000, seed=5)
+    data_dir = copy_landing(sample, tmp_path_factory.mktemp("quality_sample"))
     settings = settings_for(data_dir)
     defs = build_definitions(settings)
     with dg.DagsterInstance.ephemeral() as instance:

@@ -26,8 +26,8 @@ import time
 import dagster as dg
 import pytest
 
-from etl_assets.sample import generate_sample
 from etl_assets_tests import postgres_fixtures
+from etl_assets_tests.conftest import copy_landing
 from etl_assets_tests.postgres_fixtures import temporary_database
 from etl_assets_tests.scaleout import cluster as scaleout
 
@@ -86,11 +86,11 @@ def _wait_for(condition, timeout: float, what: str, cluster: scaleout.Cluster):
 
 
 def test_backfill_spreads_over_two_celery_workers_and_survives_losing_one(
-    services, postgres_url, tmp_path
+    services, postgres_url, tmp_path, sample_of
 ):
     broker, redis = services
-    data_dir = tmp_path / "data"
-    generate_sample(data_dir, start=DAYS[0], days=len(DAYS), rows_per_day=ROWS_PER_DAY, seed=5)
+    sample = sample_of(start=DAYS[0], days=len(DAYS), rows_per_day=ROWS_PER_DAY, seed=5)
+    data_dir = copy_landing(sample, tmp_path / "data")
     marker = tmp_path / "held.json"
     hold_env = {"ETL_TEST_HOLD_STEP": HELD_STEP, "ETL_TEST_HOLD_MARKER": str(marker)}
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl_assets.sample import generate_sample
 from etl_assets_tests import postgres_fixtures
+from etl_assets_tests.conftest import copy_landing
 from etl_assets_tests.postgres_fixtures import temporary_database
 from etl_assets_tests.scaleout import cluster as scaleout
 
@@ -25,14 +25,14 @@ postgres_url = postgres_fixtures.postgres_url  # the shared fixture, bound for p
 pytestmark = pytest.mark.scaleout  # processes and services: -m "not scaleout" skips
 
 
-def test_steps_run_on_a_worker_of_a_redis_broker(postgres_url, tmp_path):
+def test_steps_run_on_a_worker_of_a_redis_broker(postgres_url, tmp_path, sample_of):
     redis = scaleout.redis_url()
     try:
         scaleout.check_redis(redis)
     except Exception as error:  # any connection error: say which service
         scaleout.unavailable("Redis", redis, error, scaleout.REDIS_VARIABLE)
-    data_dir = tmp_path / "data"
-    generate_sample(data_dir, start="2024-01-01", days=1, rows_per_day=100, seed=3)
+    sample = sample_of(start="2024-01-01", days=1, rows_per_day=100, seed=3)
+    data_dir = copy_landing(sample, tmp_path / "data")
 
     with (
         temporary_database(postgres_url, prefix="etl_redis") as database,

@@ -664,16 +664,18 @@ def test_a_pii_source_without_a_key_is_refused():
 # ----------------------------------------------------------------- day by day
 
 
-def _sample_bronze(tmp_path, days: int, rows_per_day: int) -> tuple[pd.DataFrame, list[str]]:
+def _sample_bronze(sample_of, days: int, rows_per_day: int) -> tuple[pd.DataFrame, list[str]]:
     """Bronze orders of a generated sample (late rows, duplicates, dirt of every kind)."""
+    import json
+
     from etl_assets.connectors.files import LandingFiles
-    from etl_assets.sample import generate_sample
     from etl_assets.transforms.bronze import frame_bronze
     from etl_assets.transforms.csv_reader import read_landing_csv
 
-    manifest = generate_sample(tmp_path, days=days, rows_per_day=rows_per_day, seed=3)
+    sample = sample_of(days=days, rows_per_day=rows_per_day, seed=3)
+    manifest = json.loads((sample / "landing" / "manifest.json").read_text())
     spec = load_sources()["orders"]
-    landing = LandingFiles(base_dir=str(tmp_path / "landing"))
+    landing = LandingFiles(base_dir=str(sample / "landing"))
     frames = []
     keys = sorted(manifest["orders"])
     for day in keys:
@@ -696,13 +698,13 @@ def _sample_bronze(tmp_path, days: int, rows_per_day: int) -> tuple[pd.DataFrame
     return pd.concat(frames, ignore_index=True), keys
 
 
-def test_a_day_plus_its_late_rows_cleans_as_the_whole_range_does(tmp_path):
+def test_a_day_plus_its_late_rows_cleans_as_the_whole_range_does(sample_of):
     """Range runs clean a day at a time: the day's file plus rows_of_days of the next
     file. The result must equal cleaning every file at once, day for day."""
     from etl_assets.transforms.silver import combine_results, rows_of_days
 
     spec = load_sources()["orders"]
-    bronze_all, keys = _sample_bronze(tmp_path, days=4, rows_per_day=3000)
+    bronze_all, keys = _sample_bronze(sample_of, days=4, rows_per_day=3000)
     days = [pd.Timestamp(key) for key in keys[:-1]]  # the last day's late rows are not landed
     whole = clean_source(bronze_all, spec, days=days)
 

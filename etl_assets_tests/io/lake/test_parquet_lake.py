@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from etl_assets.io.lake import ParquetLakeIOManager, lake_path, split, writing
 
@@ -19,16 +18,6 @@ ORDERS_METADATA = {"partition_expr": "order_date"}
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Path:
-    return tmp_path / "lake"
-
-
-@pytest.fixture
-def instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.ephemeral()
 
 
 def orders_for(*days: str, rows_per_day: int = 2) -> pd.DataFrame:

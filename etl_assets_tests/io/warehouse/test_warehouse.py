@@ -42,7 +42,7 @@ DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 SALES_METADATA = {"partition_expr": "order_date"}
 SECRET = "pw-s3cr3t-9431"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 # -------------------------------------------------------------------------- helpers
