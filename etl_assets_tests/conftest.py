@@ -29,6 +29,14 @@ def settings_for(data_dir: Path, **extra: str) -> Settings:
     return load_settings({"ETL_DATA_DIR": str(data_dir), **extra})
 
 
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """The run tags of a single-run backfill of the days first..last, as the UI sets them."""
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+
+
 def copy_landing(sample: Path, data_dir: Path) -> Path:
     """A private data directory holding a copy of a sample's landing zone (and manifest)."""
     shutil.copytree(sample / "landing", data_dir / "landing")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from etl_assets.io.lake import ALLOW_MISSING_PARTITIONS
 from etl_assets.sources.reserved_columns import LINEAGE_COLUMNS
+from etl_assets_tests.conftest import range_tags
 
 DAYS = ["2024-02-01", "2024-02-02", "2024-02-03"]
 BRONZE = dg.AssetKey(["bronze", "tips"])
@@ -57,10 +58,7 @@ def test_undeclared_json_fields_are_kept_warned_about_and_ignored_by_silver(
 
     result = defs.resolve_job_def("medallion").execute_in_process(
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": DAYS[0],
-            "dagster/asset_partition_range_end": DAYS[-1],
-        },
+        tags=range_tags(DAYS[0], DAYS[-1]),
     )
     assert result.success  # the warning blocks nothing
 

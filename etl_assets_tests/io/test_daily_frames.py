@@ -10,6 +10,7 @@ import pytest
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
 from etl_assets.io.lake import ParquetLakeIOManager
 from etl_assets.quality.checks.frame_types import dataframe_type
+from etl_assets_tests.conftest import range_tags
 from etl_assets_tests.io.lake.test_parquet_lake import (
     DAILY,
     ORDERS_METADATA,
@@ -25,12 +26,7 @@ ALLOW_MISSING = {"allow_missing_partitions": True}
 
 
 def run(assets, lake: Path, instance, key_range=RANGE, partition_key=None):
-    tags = None
-    if key_range:
-        tags = {
-            "dagster/asset_partition_range_start": key_range[0],
-            "dagster/asset_partition_range_end": key_range[1],
-        }
+    tags = range_tags(*key_range) if key_range else None
     return dg.materialize(
         assets,
         resources={
@@ -191,10 +187,7 @@ def test_an_input_read_on_demand_by_day_and_columns(lake, instance):
             "day_by_day": ParquetLakeIOManager(base_path=str(lake), day_by_day=True),
         },
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": RANGE[0],
-            "dagster/asset_partition_range_end": RANGE[1],
-        },
+        tags=range_tags(*RANGE),
         selection=[reader],
     )
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.io.lake import ParquetLakeIOManager, lake_path, split, writing
+from etl_assets_tests.conftest import range_tags
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 DAILY_JANUARY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
@@ -33,14 +34,7 @@ def orders_for(*days: str, rows_per_day: int = 2) -> pd.DataFrame:
 
 
 def run(assets, lake: Path, instance, *, partition_key=None, key_range=None, selection=None):
-    tags = (
-        {
-            "dagster/asset_partition_range_start": key_range[0],
-            "dagster/asset_partition_range_end": key_range[1],
-        }
-        if key_range
-        else None
-    )
+    tags = range_tags(*key_range) if key_range else None
     return dg.materialize(
         assets,
         resources={"io_manager": ParquetLakeIOManager(base_path=str(lake))},

@@ -31,6 +31,7 @@ from etl_assets.io.warehouse.sql_types import frame_to_arrow
 from etl_assets.io.warehouse.swap import replace_window
 from etl_assets.io.warehouse.tables import TableRef
 from etl_assets_tests import postgres_fixtures
+from etl_assets_tests.conftest import range_tags
 from etl_assets_tests.postgres_fixtures import query, unique_name, with_url_parts
 
 # The shared Postgres fixtures, bound here so pytest finds them.
@@ -94,12 +95,7 @@ def io_manager(url: str, schema: str) -> PostgresWarehouseIOManager:
 
 
 def run(assets, url: str, schema: str, *, partition_key=None, key_range=None):
-    tags = None
-    if key_range:
-        tags = {
-            "dagster/asset_partition_range_start": key_range[0],
-            "dagster/asset_partition_range_end": key_range[1],
-        }
+    tags = range_tags(*key_range) if key_range else None
     return dg.materialize(
         assets,
         resources={"io_manager": io_manager(url, schema)},
