@@ -21,8 +21,7 @@ from dagster._core.storage.tags import (
 from etl_assets.automation.jobs import MEDALLION_JOB
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.settings import Settings
-from etl_assets.sources import SourceSpec, load_sources
-from etl_assets.sources.spec import default_sources_dir
+from etl_assets.sources import SourceSpec, default_sources_dir, load_sources
 
 LAYERS = ("bronze", "silver", "gold")
 

@@ -22,8 +22,7 @@ def register(commands) -> None:
 def _validate_sources(args: argparse.Namespace) -> int:
     """Load every declaration on its own and report each error; runs nothing."""
     from etl_assets.settings import get_settings
-    from etl_assets.sources import check_sources
-    from etl_assets.sources.spec import default_sources_dir
+    from etl_assets.sources import check_sources, default_sources_dir
 
     directory = Path(args.dir) if args.dir else get_settings().sources_dir or default_sources_dir()
     if not directory.is_dir():

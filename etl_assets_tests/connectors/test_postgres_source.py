@@ -12,7 +12,7 @@ from psycopg2 import sql
 
 from etl_assets.io.lake import lake_path
 from etl_assets.sample.postgres import seed_customers
-from etl_assets.sources.spec import SourceDeclarationError, load_source
+from etl_assets.sources import SourceDeclarationError, load_source
 from etl_assets_tests import postgres_fixtures
 from etl_assets_tests.postgres_fixtures import query
 

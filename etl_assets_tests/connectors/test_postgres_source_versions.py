@@ -200,7 +200,7 @@ def test_a_full_re_extraction_appended_to_bronze_resolves_to_the_later_batch(
 
 def test_declaration_is_the_documented_example_shape(tmp_path):
     """The test declaration stays valid (a guard for the fixture, not the feature)."""
-    from etl_assets.sources.spec import load_source
+    from etl_assets.sources import load_source
 
     path = Path(tmp_path) / "accounts.yaml"
     path.write_text(DECLARATION.format(table="crm.accounts"), "utf-8")

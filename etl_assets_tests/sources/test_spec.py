@@ -5,8 +5,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from etl_assets.sources import SourceDeclarationError, load_source, load_sources
-from etl_assets.sources.spec import default_sources_dir
+from etl_assets.sources import (
+    SourceDeclarationError,
+    default_sources_dir,
+    load_source,
+    load_sources,
+)
 
 VALID = {
     "name": "events",

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_assets.sources import load_sources
+from etl_assets.sources import load_source, load_sources
 from etl_assets.sources.reserved_columns import CONFLICTING_DUPLICATE_KEY
-from etl_assets.sources.spec import load_source
 from etl_assets.transforms.history import scd2_from_versions
 from etl_assets.transforms.silver import clean_source, versioned_by
 
