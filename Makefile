@@ -57,6 +57,7 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check etl_assets etl_assets_tests bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(ETL_DATA_DIR) $(DAGSTER_HOME) .tmp_dagster_home_*
