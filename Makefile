@@ -47,8 +47,9 @@ WORKERS ?= 2
 workers: $(VENV)/.installed
 	ETL_EXECUTOR=celery $(BIN)/etl-assets workers --count $(WORKERS)
 
+# Dagster's recommended check: loads the code location as `dagster dev` would (dg check defs).
 validate: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/dg check defs
 
 # BENCH_ROWS="1000000 10000000" make bench: one process per size, results in bench/results/.
 BENCH_ROWS ?= 1000000

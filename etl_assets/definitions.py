@@ -13,6 +13,7 @@ from etl_assets.automation.build import build_automation
 from etl_assets.marts.retail import retail_marts
 from etl_assets.quality.checks.build import build_quality_checks
 from etl_assets.quality.checks.freshness import with_gold_freshness
+from etl_assets.quiet import silence_dagster_notices
 from etl_assets.resources import build_resources
 from etl_assets.settings import Settings, get_settings
 from etl_assets.sources import load_sources
@@ -41,4 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+# Loaded as the code location (code server, run worker, `dagster definitions validate`):
+# Dagster's beta/preview notices are not for the user (etl_assets/quiet.py).
+silence_dagster_notices()
 defs = build_definitions(get_settings())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from etl_assets.cli import backfill, run, sample, serve_sample_api, validate_sources, workers
+from etl_assets.quiet import dagster_notices_silenced
 
 # One module per command, in the order `--help` lists them.
 _COMMANDS = (sample, run, validate_sources, serve_sample_api, backfill, workers)
@@ -37,4 +38,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    with dagster_notices_silenced():  # beta/preview notices are not for the operator
+        return args.handler(args)
