@@ -7,7 +7,9 @@ through dagster.EnvVar so they never show in the UI or the logs).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,8 +97,44 @@ def _read_profile(environ: dict[str, str]) -> str:
     return env
 
 
-def _read_start(environ: dict[str, str]) -> str:
-    start = environ.get("ETL_PARTITIONS_START", "2024-01-01")
+DEFAULT_PARTITIONS_START = "2024-01-01"  # no ETL_PARTITIONS_START and nothing landed yet
+_DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def first_landed_day(landing_dir: Path) -> str | None:
+    """The first day of the data under `landing_dir`: the sample manifest's `start`, else the
+    earliest YYYY-MM-DD in a file name one folder down (landing/<source>/<file>); None when
+    nothing has landed. A listing of file names, no file read: the load stays fast."""
+    manifest = landing_dir / "manifest.json"
+    try:
+        start = json.loads(manifest.read_text(encoding="utf-8")).get("start")
+        return dt.date.fromisoformat(start).isoformat()
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    days = []
+    try:
+        for folder in landing_dir.iterdir():
+            if folder.is_dir():
+                days.extend(
+                    m.group(1) for p in folder.iterdir() if (m := _DAY_IN_NAME.search(p.name))
+                )
+    except OSError:
+        return None
+    for day in sorted(days):
+        try:
+            return dt.date.fromisoformat(day).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _read_start(environ: dict[str, str], landing_dir: Path) -> str:
+    """ETL_PARTITIONS_START, else the first landed day, so the partitions begin where the data
+    begins (a deployment sets ETL_PARTITIONS_START: a late file of an earlier day must not
+    move its partitions)."""
+    start = environ.get("ETL_PARTITIONS_START", "").strip()
+    if not start:
+        return first_landed_day(landing_dir) or DEFAULT_PARTITIONS_START
     try:
         dt.date.fromisoformat(start)
     except ValueError as exc:
@@ -104,6 +142,11 @@ def _read_start(environ: dict[str, str]) -> str:
             f"ETL_PARTITIONS_START={start!r} is not a date; use YYYY-MM-DD"
         ) from exc
     return start
+
+
+def yesterday_in(timezone: str) -> dt.date:
+    """The last complete day in `timezone` (the last daily partition)."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date() - dt.timedelta(days=1)
 
 
 def _read_timezone(environ: dict[str, str]) -> str:
@@ -195,7 +238,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         lake_url=environ.get("ETL_LAKE_URL") or str(data_dir / "lake"),
         sources_dir=Path(sources_dir).resolve() if sources_dir else None,
-        partitions_start=_read_start(environ),
+        partitions_start=_read_start(environ, data_dir / "landing"),
         pii_key_from_env=bool(environ.get(PII_KEY_VARIABLE)),
         source_urls=MappingProxyType(
             {

@@ -18,6 +18,21 @@ def test_defaults(tmp_path, monkeypatch):
     assert not settings.pii_key_from_env
 
 
+def test_partitions_begin_where_the_landed_data_begins(tmp_path):
+    orders, customers = tmp_path / "landing" / "orders", tmp_path / "landing" / "customers"
+    orders.mkdir(parents=True)
+    customers.mkdir()
+    (orders / "orders_2025-03-04.csv").write_text("x\n")
+    (customers / "customers_2025-03-02.csv").write_text("x\n")
+    (orders / "notes.txt").write_text("x\n")
+    assert load_settings({"ETL_DATA_DIR": str(tmp_path)}).partitions_start == "2025-03-02"
+    # the sample's manifest says it first; ETL_PARTITIONS_START, when set, wins
+    (tmp_path / "landing" / "manifest.json").write_text('{"start": "2025-02-01"}')
+    assert load_settings({"ETL_DATA_DIR": str(tmp_path)}).partitions_start == "2025-02-01"
+    environ = {"ETL_DATA_DIR": str(tmp_path), "ETL_PARTITIONS_START": "2024-06-01"}
+    assert load_settings(environ).partitions_start == "2024-06-01"
+
+
 def test_every_variable_is_read(tmp_path):
     settings = load_settings(
         {

@@ -1,6 +1,6 @@
 """`etl-assets`: operator commands.
 
-etl-assets sample --out DIR [--start 2024-01-01 --days 30 --rows-per-day 20000 --seed 7]
+etl-assets sample --out DIR [--start D --days 30 --rows-per-day 20000 --seed 7]
                   [--postgres-url URL --postgres-schema public]   (seed table customers)
 etl-assets run [--from D --to D]   (also spelt --first-day, --last-day)
 etl-assets validate-sources [--dir DIR]

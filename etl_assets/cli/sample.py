@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import shutil
 import sys
 from pathlib import Path
 
 from etl_assets.cli.seed_postgres import seed_postgres
+from etl_assets.settings import load_settings, yesterday_in
 
 
 def register(commands) -> None:
     sample = commands.add_parser("sample", help="write deterministic sample landing data")
     sample.add_argument("--out", required=True, help="data directory (landing/ is written in it)")
-    sample.add_argument("--start", default="2024-01-01", help="first day, YYYY-MM-DD")
+    sample.add_argument(
+        "--start",
+        help="first day, YYYY-MM-DD (default: the days end yesterday in ETL_TIMEZONE, so the "
+        "sample is fresh data; a given start makes the files the same on every machine)",
+    )
     sample.add_argument("--days", type=int, default=30)
     sample.add_argument("--rows-per-day", type=int, default=20_000)
     sample.add_argument("--seed", type=int, default=7)
@@ -28,6 +34,13 @@ def register(commands) -> None:
     )
     sample.add_argument("--postgres-schema", default="public", help="schema of that table")
     sample.set_defaults(handler=_sample)
+
+
+def _start_ending_yesterday(days: int) -> str:
+    """The first day of `days` days that end yesterday. The content of each file depends on
+    its index and the seed only, so the figures are the same whatever the start."""
+    last = yesterday_in(load_settings().timezone)
+    return (last - dt.timedelta(days=max(days, 1) - 1)).isoformat()
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -49,7 +62,7 @@ def _sample(args: argparse.Namespace) -> int:
     try:
         manifest = generate_sample(
             args.out,
-            start=args.start,
+            start=args.start or _start_ending_yesterday(args.days),
             days=args.days,
             rows_per_day=args.rows_per_day,
             seed=args.seed,

@@ -1,6 +1,7 @@
 """`etl-assets` commands: sample data; `run` over daily HTTP, files and undated sources, and a
 clear message when there is nothing to run."""
 
+import datetime as dt
 import json
 import shutil
 
@@ -10,19 +11,33 @@ import pytest
 from etl_assets.cli import build_parser, main
 from etl_assets.connectors.http import reset_breakers
 from etl_assets.sample.api import load_catalogue, make_server, serve_in_thread, url_of
-from etl_assets.settings import get_settings
+from etl_assets.settings import get_settings, load_settings, yesterday_in
 from etl_assets_tests.connectors.fault_server import FaultServer, paged
 from etl_assets_tests.test_declared_sources import STATIONS, quake_workspace
 from etl_assets_tests.test_runner import PRODUCTS_YAML, add_stations, last_days, requested_days
 
 
-def test_sample_writes_landing_zone(tmp_path, capsys):
+def test_sample_writes_landing_zone_ending_yesterday(tmp_path, capsys):
     code = main(["sample", "--out", str(tmp_path), "--days", "2", "--rows-per-day", "300"])
     assert code == 0
     assert "2 days, 600 order lines" in capsys.readouterr().out
     manifest = json.loads((tmp_path / "landing" / "manifest.json").read_text())
-    assert sorted(manifest["orders"]) == ["2024-01-01", "2024-01-02"]
+    yesterday = yesterday_in(get_settings().timezone)
+    assert sorted(manifest["orders"]) == [str(yesterday - dt.timedelta(days=1)), str(yesterday)]
     assert (tmp_path / "landing" / "products" / "products.csv").exists()
+    # the partitions begin where the sample begins
+    assert load_settings({"ETL_DATA_DIR": str(tmp_path)}).partitions_start == manifest["start"]
+
+
+def test_sample_with_a_start_is_the_same_files_anywhere(tmp_path):
+    for out in ("a", "b"):
+        args = ["--out", str(tmp_path / out), "--days", "2", "--rows-per-day", "200"]
+        assert main(["sample", *args, "--start", "2024-03-01"]) == 0
+    names = sorted(p.name for p in (tmp_path / "a" / "landing" / "orders").iterdir())
+    assert names == ["orders_2024-03-01.csv", "orders_2024-03-02.csv"]
+    for name in names:
+        first, second = (tmp_path / out / "landing" / "orders" / name for out in ("a", "b"))
+        assert first.read_bytes() == second.read_bytes()
 
 
 def test_sample_refuses_to_mix_with_existing_files(tmp_path, capsys):
