@@ -253,10 +253,8 @@ def summarise(
         key = materialization.asset_key
         step_layer[event.step_key] = key.path[0]
         summary = layers[key.path[0]]
-        if key.to_user_string() in summary.assets:
-            continue  # a range run repeats the run's metadata on every partition's event
         summary.assets.add(key.to_user_string())
-        meta = materialization.metadata
+        meta = materialization.metadata  # each partition's own figures (assets/day_figures.py)
         if "quarantine" not in key.path[-1] and "dagster/row_count" in meta:
             summary.rows += int(meta["dagster/row_count"].value)
         if "rows_rejected" in meta:

@@ -16,6 +16,7 @@ from etl_assets.assets.common import (
     frame_schema,
     stopwatch,
 )
+from etl_assets.assets.day_figures import quarantine_figures
 from etl_assets.assets.silver_daily import silver_day_by_day
 from etl_assets.assets.silver_outputs import (
     operator_metadata,
@@ -141,7 +142,7 @@ def build_silver_assets(
                 "dagster/column_lineage": silver_lineage(spec, list(clean.columns)),
             },
         )
-        yield quarantine_output(result, metadata)
+        yield quarantine_output(result, quarantine_figures(spec, result.quarantine))
         yield from accounting_events(
             context, silver_key(spec), bronze, result, day_column=None, days=None
         )

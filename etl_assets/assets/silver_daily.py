@@ -8,8 +8,15 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
+from etl_assets.assets.day_figures import (
+    quarantine_figures,
+    reason_counts,
+    rows_of_day,
+    silver_day_figures,
+)
 from etl_assets.assets.silver_outputs import (
     operator_metadata,
+    quarantine_key,
     quarantine_output,
     silver_key,
     silver_lineage,
@@ -108,6 +115,18 @@ class _DayByDay:
         return self._combined
 
 
+def add_day_figures(context, spec: SourceSpec, cleaner: _DayByDay, days, keys) -> None:
+    """Each partition's own figures, silver and quarantine (assets/day_figures.py)."""
+    result = cleaner.combined()
+    seen = [reason for reason, n in sorted(result.reject_counts.items()) if n]
+    for day, key in zip(days, keys, strict=True):
+        rejected = rows_of_day(result.quarantine, spec.partition_column, day)
+        figures = quarantine_figures(spec, rejected, seen)
+        context.add_asset_metadata(figures, asset_key=quarantine_key(spec), partition_key=key)
+        silver = silver_day_figures(cleaner.accounts[day], reason_counts(rejected))
+        context.add_asset_metadata(silver, asset_key=silver_key(spec), partition_key=key)
+
+
 def silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key, hook):
     """The silver rows of each day of the run written as they are cleaned, then the
     quarantine, and one row-accounting verdict per day."""
@@ -117,6 +136,7 @@ def silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key
 
     def summary() -> dict:
         metadata = operator_metadata(cleaner.combined(), round(cleaner.seconds, 3))
+        add_day_figures(context, spec, cleaner, days, keys)
         columns = list(cleaner.schema.index)
         return {
             **metadata,
@@ -130,8 +150,7 @@ def silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key
     yield dg.Output(
         DailyFrames(keys, cleaner.clean, summary=summary, groups=groups), output_name="silver"
     )
-    result = cleaner.combined()
-    yield quarantine_output(result, operator_metadata(result, cleaner.seconds))
+    yield quarantine_output(cleaner.combined(), {})  # its figures are each day's (above)
     checks = [
         accounting_check(cleaner.accounts[day], key) for day, key in zip(days, keys, strict=True)
     ]

@@ -39,14 +39,13 @@ def operator_metadata(result: SilverResult, seconds: float) -> dict:
     }
 
 
-def quarantine_output(result: SilverResult, metadata: dict) -> dg.Output:
+def quarantine_output(result: SilverResult, figures: dict) -> dg.Output:
+    """`figures`: the counts per reason and the preview (`day_figures.quarantine_figures`);
+    a range run passes none and gives each day its own instead."""
     return dg.Output(
         result.quarantine,
         output_name="quarantine",
-        metadata={
-            "reject_reasons": metadata["reject_reasons"],
-            "dagster/column_schema": frame_schema(result.quarantine),
-        },
+        metadata={**figures, "dagster/column_schema": frame_schema(result.quarantine)},
     )
 
 

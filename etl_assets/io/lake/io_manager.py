@@ -20,6 +20,7 @@ from pydantic import Field
 from upath import UPath
 
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.lake.partition_metadata import each_partition_its_own
 from etl_assets.io.lake.paths import (
     SUFFIX,
     asset_directory,
@@ -104,6 +105,8 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, DailyFrames):
             metadata.update(obj.summary())
         context.add_output_metadata(metadata)
+        if len(written) > 1:
+            each_partition_its_own(context, asset_key, written)
 
     def _write_day_by_day(
         self, context: dg.OutputContext, asset_key: dg.AssetKey, daily: DailyFrames

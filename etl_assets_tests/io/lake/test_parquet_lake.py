@@ -165,8 +165,15 @@ def test_single_run_backfill_writes_one_file_per_day(lake, instance):
     assert sorted(event.partition for event in materializations) == sorted([*days, "2024-01-03"])
     metadata = materializations[0].materialization.metadata
     assert metadata["files"].value == 5
-    assert metadata["dagster/row_count"].value == 8
     assert metadata["rows_per_partition"].value["2024-01-03"] == 0
+    # each partition's event carries its own rows and bytes, not the range's
+    rows = {
+        e.partition: e.materialization.metadata["dagster/row_count"].value for e in materializations
+    }
+    assert rows["2024-01-03"] == 0 and sum(rows.values()) == 8
+    for event in materializations:
+        size = orders_file(lake, event.partition).stat().st_size
+        assert event.materialization.metadata["bytes"].value == size
 
 
 def test_backfill_replaces_every_day_of_the_range(lake, instance):
