@@ -204,6 +204,22 @@ def _read_warehouse(environ: dict[str, str]) -> dict[str, object]:
     }
 
 
+def _check_pii_key(environ: dict[str, str]) -> None:
+    """Prod hashes PII with a secret of its own: a missing key, or the public development
+    one, stops the load (local keeps the development key, with a loud warning on each use)."""
+    if _read_profile(environ) != "prod":
+        return
+    key = environ.get(PII_KEY_VARIABLE, "").strip()
+    if not key or key == DEV_PII_KEY:
+        problem = "is not set" if not key else "is the public development key"
+        raise SettingsError(
+            f"ETL_ENV=prod needs {PII_KEY_VARIABLE}, the secret key of the hash that replaces "
+            f"PII columns (emails); it {problem}. Set it to a long random secret from your "
+            f"secret store (e.g. {PII_KEY_VARIABLE}=$(openssl rand -hex 32), kept: changing it "
+            "changes every hash), or use ETL_ENV=local to try the pipeline."
+        )
+
+
 def _read_execution(environ: dict[str, str]) -> dict[str, object]:
     executor = environ.get("ETL_EXECUTOR", "").strip().lower().replace("-", "_") or "in_process"
     if executor not in EXECUTORS:
@@ -233,6 +249,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     data_dir = Path(environ.get("ETL_DATA_DIR", "data")).expanduser().resolve()
     sources_dir = environ.get("ETL_SOURCES_DIR")
+    warehouse = _read_warehouse(environ)
+    _check_pii_key(environ)
     return Settings(
         env=_read_profile(environ),
         data_dir=data_dir,
@@ -251,7 +269,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             }
         ),
         **_read_automation(environ),
-        **_read_warehouse(environ),
+        **warehouse,
         **_read_execution(environ),
     )
 

@@ -6,6 +6,9 @@ Without a server the tests skip, except under CI=true where they fail (postgres_
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -17,9 +20,11 @@ from etl_assets.io.warehouse.reading import read_table
 from etl_assets.io.warehouse.tables import TableRef
 from etl_assets.resource_keys import WAREHOUSE_IO_MANAGER
 from etl_assets.runner import run_pipeline
-from etl_assets.settings import SettingsError, load_settings
+from etl_assets.settings import DEV_PII_KEY, SettingsError, load_settings
 from etl_assets_tests import postgres_fixtures
 from etl_assets_tests.postgres_fixtures import query
+
+PROD_KEY = "a-prod-secret-for-tests-only"
 
 postgres_url = postgres_fixtures.postgres_url
 pg_schema = postgres_fixtures.pg_schema
@@ -44,9 +49,11 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def prod(defs_for, data_dir, postgres_url, pg_schema, monkeypatch):
     """Prod-profile definitions over the sample data, publishing under `<pg_schema>_*`."""
     monkeypatch.setenv("ETL_WAREHOUSE_URL", postgres_url)  # read by the resource (EnvVar)
+    monkeypatch.setenv("ETL_PII_HASH_KEY", PROD_KEY)
     defs, settings = defs_for(
         data_dir,
         ETL_ENV="prod",
+        ETL_PII_HASH_KEY=PROD_KEY,
         ETL_WAREHOUSE_URL=postgres_url,
         ETL_WAREHOUSE_SCHEMA_PREFIX=f"{pg_schema}_",
     )
@@ -114,8 +121,50 @@ def test_prod_without_warehouse_url_fails_at_load_naming_the_variable(tmp_path):
         load_settings({"ETL_DATA_DIR": str(tmp_path), "ETL_ENV": "prod"})
 
 
+@pytest.mark.parametrize(("key", "words"), [(None, "is not set"), (DEV_PII_KEY, "development")])
+def test_prod_refuses_to_load_without_a_pii_key_of_its_own(tmp_path, key, words):
+    environ = {
+        "ETL_DATA_DIR": str(tmp_path),
+        "ETL_ENV": "prod",
+        "ETL_WAREHOUSE_URL": "postgresql://etl@db.invalid/warehouse",
+    }
+    if key:
+        environ["ETL_PII_HASH_KEY"] = key
+    with pytest.raises(SettingsError, match=f"ETL_PII_HASH_KEY.*{words}.*Set it") as raised:
+        load_settings(environ)
+    assert DEV_PII_KEY not in str(raised.value)  # the message never echoes a key
+    # local keeps the development key (with its loud warning on use)
+    assert load_settings({**environ, "ETL_ENV": "local"}).env == "local"
+
+
+def test_prod_code_location_does_not_load_without_the_key(tmp_path):
+    env = {
+        **os.environ,
+        "ETL_DATA_DIR": str(tmp_path),
+        "ETL_ENV": "prod",
+        "ETL_WAREHOUSE_URL": "postgresql://etl@db.invalid/warehouse",
+        "DAGSTER_HOME": str(tmp_path),
+    }
+    env.pop("ETL_PII_HASH_KEY", None)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import etl_assets.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert loaded.returncode != 0
+    assert "ETL_ENV=prod needs ETL_PII_HASH_KEY" in loaded.stderr
+
+
 def test_prod_silver_publish_is_optional(defs_for, data_dir):
     url = "postgresql://etl@db.invalid:5432/warehouse"
-    defs, _ = defs_for(data_dir, ETL_ENV="prod", ETL_WAREHOUSE_URL=url, ETL_WAREHOUSE_SILVER="true")
+    defs, _ = defs_for(
+        data_dir,
+        ETL_ENV="prod",
+        ETL_WAREHOUSE_URL=url,
+        ETL_WAREHOUSE_SILVER="true",
+        ETL_PII_HASH_KEY=PROD_KEY,
+    )
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert dg.AssetKey(["warehouse", "orders"]) in keys
