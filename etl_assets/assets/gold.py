@@ -20,11 +20,10 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
-from etl_assets.marts.spec import MartInput, MartSpec
+from etl_assets.marts.spec import MartInput, MartSpec, step_name
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
 GOLD_OWNERS = ["team:analytics"]
-WHOLE_HISTORY_STEP = "gold_whole_history"
 
 
 def _key(path: Sequence[str]) -> dg.AssetKey:
@@ -90,13 +89,14 @@ def _categories(marts: Sequence[MartSpec], source: str) -> list[str]:
 def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
     """The whole-history marts over every day of silver, from one read of the columns they
     use (each can still be materialized alone)."""
+    name = step_name(marts)  # gold__customer_rfm__product_performance__cohort_retention
     # After each mart, the columns no later mart reads are dropped (memory): the marts that
     # read the most go first, so the widest columns are freed soonest.
     marts = sorted(marts, key=lambda m: -sum(len(i.columns or ()) for i in m.inputs))
     sources = list(dict.fromkeys(i.source for m in marts for i in m.inputs))
 
     @dg.multi_asset(
-        name=WHOLE_HISTORY_STEP,
+        name=name,
         outs={
             mart.name: dg.AssetOut(
                 key=list(mart.asset),

@@ -98,7 +98,7 @@ def build_silver_assets(
     BronzeInput = LakePartitions if daily_rows else pd.DataFrame  # noqa: N806
 
     @dg.multi_asset(
-        name=f"silver_{spec.name}",
+        name=f"silver__{spec.name}",  # layer__asset, as Dagster names bronze__orders
         outs={"silver": silver_out, "quarantine": quarantine_out},
         ins={"bronze": bronze_in},
         partitions_def=partitions_def if daily_rows else None,

@@ -82,7 +82,11 @@ def build_automation(
         jobs=[job],
         schedules=[
             build_daily_schedule(
-                job, schedule_status, partitioned=partitioned, timezone=settings.timezone
+                job,
+                schedule_status,
+                partitioned=partitioned,
+                timezone=settings.timezone,
+                partitions_start=settings.partitions_start,
             )
         ],
         sensors=[

@@ -24,8 +24,13 @@ def build_daily_schedule(
     *,
     partitioned: bool = True,
     timezone: str = "UTC",
+    partitions_start: str | None = None,
 ) -> dg.UnresolvedPartitionedAssetScheduleDefinition | dg.ScheduleDefinition:
     if partitioned:  # the timezone is the partitions' own
+        # Dagster's schedule page shows "Partition set: None" for a schedule of an asset job:
+        # the description and metadata name it (the job's partition set, as Dagster names it).
+        partition_set = f"{job.name}_partition_set"
+        days = f"daily partitions from {partitions_start} in {timezone}"
         return dg.build_schedule_from_partitioned_job(
             job,
             name=DAILY_SCHEDULE,
@@ -33,7 +38,8 @@ def build_daily_schedule(
             minute_of_hour=0,
             default_status=default_status,
             description="Every layer with its checks for yesterday's partition, at 02:00 in "
-            "the partitions' timezone (ETL_TIMEZONE).",
+            f"the partitions' timezone (ETL_TIMEZONE). Partition set: {partition_set} ({days}).",
+            metadata={"partition_set": partition_set, "partitions": days},
         )
 
     @dg.schedule(

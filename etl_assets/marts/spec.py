@@ -96,3 +96,9 @@ def available(marts: Sequence[MartSpec], sources: Mapping[str, object]) -> tuple
     domain's marts are built together or not at all."""
     needed = frozenset().union(*(m.sources for m in marts))
     return tuple(marts) if needed <= sources.keys() else ()
+
+
+def step_name(marts: Sequence[MartSpec]) -> str:
+    """The step that computes `marts` together, named for them: layer and asset names, joined
+    the way Dagster names the step of one asset (`gold__daily_sales`)."""
+    return "__".join(["gold", *(mart.name for mart in marts)])

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from etl_assets.marts.retail import retail_marts
-from etl_assets.marts.spec import MartSpec
+from etl_assets.marts.spec import MartSpec, step_name
 from etl_assets.quality.checks.schema_drift import column_schema_change_checks
 from etl_assets.quality.checks.suite_checks import ExtraRules, SuiteCheck, suite_checks
 from etl_assets.quality.suites.gold_suites import gold_suites
@@ -23,8 +23,6 @@ from etl_assets.quality.suites.reconciliation import (
 from etl_assets.quality.suites.source_suites import source_suites
 from etl_assets.sources import SourceSpec
 
-WHOLE_HISTORY_CHECKS = "gold_whole_history_expectations"
-
 
 def _source_checks(
     spec: SourceSpec, partitions_def: dg.PartitionsDefinition
@@ -37,8 +35,8 @@ def _source_checks(
     # silver and its quarantine are materialized together: one op checks both
     silver = [SuiteCheck(suites.silver), SuiteCheck(suites.quarantine)]
     checks = [
-        suite_checks(f"bronze_{spec.name}_expectations", [bronze], daily),
-        suite_checks(f"silver_{spec.name}_expectations", silver, daily_rows),
+        suite_checks(f"bronze__{spec.name}__checks", [bronze], daily),
+        suite_checks(f"silver__{spec.name}__checks", silver, daily_rows),
     ]
     return checks, dg.AssetKey(suites.silver.asset)
 
@@ -64,7 +62,7 @@ def _mart_checks(
     whole_history = [m for m in marts if not m.is_daily]
     checks = [
         suite_checks(
-            f"gold_{m.name}_expectations",
+            f"gold__{m.name}__checks",
             [SuiteCheck(suites[m.name], extra=_reconciliation(m))],
             partitions_def,
         )
@@ -72,7 +70,7 @@ def _mart_checks(
     ]
     if whole_history:
         whole = [SuiteCheck(suites[m.name]) for m in whole_history]
-        checks.append(suite_checks(WHOLE_HISTORY_CHECKS, whole, None))
+        checks.append(suite_checks(f"{step_name(whole_history)}__checks", whole, None))
     return checks, [dg.AssetKey(m.asset) for m in [*daily, *whole_history]]
 
 

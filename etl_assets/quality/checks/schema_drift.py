@@ -77,5 +77,24 @@ def column_schema_change_checks(
     asset_keys: Sequence[dg.AssetKey],
 ) -> Sequence[dg.AssetChecksDefinition]:
     """Dagster's own check: the latest two materializations' `dagster/column_schema` differ
-    (added, removed or retyped columns are named). Warn: downstream readers should know."""
-    return dg.build_column_schema_change_checks(assets=list(asset_keys), severity=WARN)
+    (added, removed or retyped columns are named). Warn: downstream readers should know.
+    Its step is named for what it does (Dagster names it `asset_check_<hash>`)."""
+    built = dg.build_column_schema_change_checks(assets=list(asset_keys), severity=WARN)
+    return [_renamed(checks, SCHEMA_CHANGE_STEP) for checks in built]
+
+
+SCHEMA_CHANGE_STEP = "silver_and_gold__column_schema_change"
+
+
+def _renamed(checks: dg.AssetChecksDefinition, name: str) -> dg.AssetChecksDefinition:
+    """The same checks, run by a step called `name`."""
+    from dagster._core.definitions.asset_checks.asset_checks_definition import (
+        AssetChecksDefinition,
+    )
+
+    return AssetChecksDefinition.create(
+        keys_by_input_name=checks.keys_by_input_name,
+        node_def=checks.node_def.with_replaced_properties(name=name),
+        check_specs_by_output_name=checks.check_specs_by_output_name,
+        can_subset=True,
+    )
