@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _dagster_command() -> Path:
+    """The repository's .venv, else the environment running the tests (a worktree)."""
+    local = REPO / ".venv" / "bin" / "dagster"
+    return local if local.exists() else Path(sys.executable).parent / "dagster"
+
+
 class DagsterDev:
     def __init__(self, home: Path, data_dir: Path, log_path: Path, **env: str) -> None:
         self.home = home
@@ -64,7 +71,7 @@ class DagsterDev:
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "dagster.yaml", self.home / "dagster.yaml")
         command = [
-            str(REPO / ".venv" / "bin" / "dagster"),
+            str(_dagster_command()),
             "dev",
             "-w",
             str(REPO / "workspace.yaml"),
