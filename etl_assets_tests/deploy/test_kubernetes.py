@@ -219,7 +219,7 @@ INSTALL_COMMAND = "pip install '.[k8s,s3]'"
 def test_dockerfile_installs_with_the_documented_command():
     _, copies, install = _dockerfile()
     assert install == INSTALL_COMMAND
-    for doc in ("README.md", "docs/scale-out.md"):
+    for doc in ("docs/reference.md", "docs/scale-out.md"):
         assert INSTALL_COMMAND in (REPO / doc).read_text(), doc
     sources = {source for source, _ in copies}
     assert {"pyproject.toml", "README.md", "etl_assets", "deploy"} <= sources
