@@ -23,7 +23,7 @@ from etl_assets.io.daily_frames import DailyFrames
 from etl_assets.resource_keys import CONNECTOR_RESOURCES, LAKE_IO_MANAGER
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.bronze import LandingRead
-from etl_assets.transforms.csv_reader import read_landing_csv
+from etl_assets.transforms.csv_reader import csv_options, read_landing_csv
 from etl_assets.transforms.readers import read_landing_json, read_landing_parquet
 
 
@@ -63,6 +63,7 @@ def _read_landing(
         source_file=relative,
         expected_columns=(*spec.raw_columns, *keep),
         required_columns=spec.required_raw_columns,
+        **(csv_options(spec) if spec.format == "csv" else {}),
     )
 
 

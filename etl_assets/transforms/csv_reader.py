@@ -2,9 +2,13 @@
 
 The common case (valid UTF-8, every line with the header's field count) is parsed by
 pyarrow straight into `string[pyarrow]` columns, without a Python object per value. Only
-a file with problems takes the slower paths: lines that are not UTF-8 are re-encoded from
-latin-1 (lossless), and lines with the wrong field count are re-parsed one by one. Both
+a file with problems takes the slower paths: a file in another encoding is transcoded
+first, lines the encoding cannot decode are re-encoded from latin-1 (lossless), and lines
+with the wrong field count are re-parsed one by one (landing_text.py does the bytes). Both
 are kept, in file order, and marked in `_read_error`.
+
+Header names are matched to the declared columns ignoring case and surrounding spaces, by
+the column's name or one of its `aliases`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hashlib
 import io
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -23,6 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from etl_assets.sources import SourceSpec
+from etl_assets.sources.reading_spec import header_key
 from etl_assets.sources.reserved_columns import (
     INVALID_ENCODING,
     MALFORMED_LINE,
@@ -30,14 +36,13 @@ from etl_assets.sources.reserved_columns import (
     ROW_NUMBER,
 )
 from etl_assets.transforms.bronze import ENCODING, LandingFileError, LandingRead
+from etl_assets.transforms.landing_text import AUTO, decompress, sniff_delimiter, to_utf8
 
 # pandas' pyarrow-backed strings are large_string; parsing into that type avoids a cast.
 _STRING = pa.large_string()
 _STRING_DTYPE = pd.StringDtype("pyarrow")
 # _read_error codes: 0 clean, 1 invalid_encoding, 2 malformed_line.
 _READ_ERROR_VALUES = pa.array([None, INVALID_ENCODING, MALFORMED_LINE], _STRING)
-_VALIDATION_CHUNK = 16 << 20  # bytes decoded at a time to check UTF-8 (bounds memory)
-_REPAIR_CHUNK = 8 << 10  # small, so a bad line costs a per-line pass over few neighbours
 _WHOLE_FILE = (1 << 31) - 1  # pyarrow's largest block size (int32)
 
 
@@ -49,6 +54,7 @@ class _Layout:
     header: tuple[str, ...]  # header names as written (pyarrow's column names)
     declared_to_header: dict[str, str]  # declared name -> its header name, when present
     unexpected: tuple[str, ...]
+    delimiter: str = ","
 
 
 def read_landing_csv(
@@ -57,73 +63,49 @@ def read_landing_csv(
     source_file: str,
     expected_columns: Sequence[str],
     required_columns: Sequence[str] | None = None,
+    encoding: str = ENCODING,
+    delimiter: str = ",",
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> LandingRead:
     """Read a landing CSV as strings; raise LandingFileError when its header does not fit.
 
-    A zero-byte file (no header) gives zero rows with the expected columns.
+    `data` is the file as landed (`.gz` and `.zip` names are decompressed); `encoding` and
+    `delimiter` may be `auto`; `aliases` maps a declared column to other header spellings.
+    A zero-byte or blank file (no header) gives zero rows with the expected columns.
     """
     expected = tuple(expected_columns)
     required = expected if required_columns is None else tuple(required_columns)
-    buffer, repaired_line_offsets = _as_utf8(data)
+    text = to_utf8(decompress(data, source_file), encoding, source_file)
+    buffer = text.buffer
+    if delimiter == AUTO:
+        delimiter = sniff_delimiter(buffer, source_file)
+    spellings = _spellings(expected, aliases or {})
     with _csv_fields_unlimited():
-        layout, table, malformed = _read_records(buffer, expected, required, source_file)
-        invalid = _records_of_lines(buffer, repaired_line_offsets, table.num_rows, source_file)
+        layout, table, malformed = _read_records(
+            buffer, expected, required, source_file, spellings, delimiter
+        )
+        invalid = _records_of_lines(
+            buffer, text.repaired_line_offsets, table.num_rows, source_file, delimiter
+        )
     codes = _read_error_codes(table.num_rows, malformed, invalid)
     return LandingRead(
         frame=_landing_frame(table, layout, expected, codes),
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
-        encoding=ENCODING,
+        encoding=text.encoding,
         invalid_encoding_rows=int(np.count_nonzero(codes == 1)),
         malformed_rows=int(np.count_nonzero(codes == 2)),
         unexpected_columns=layout.unexpected,
     )
 
 
-# --- encoding -------------------------------------------------------------------------
-
-
-def _as_utf8(data: bytes) -> tuple[bytes, list[int]]:
-    """The bytes as valid UTF-8, and the offsets (in them) of lines re-encoded from latin-1."""
-    if data.isascii() or all(_is_utf8(chunk) for chunk in _line_chunks(data, _VALIDATION_CHUNK)):
-        return data, []
-    return _repair_invalid_lines(data)
-
-
-def _repair_invalid_lines(data: bytes) -> tuple[bytes, list[int]]:
-    """Re-encode every line that is not UTF-8 from latin-1: each byte is one character,
-    so the original bytes stay recoverable. Line order and line breaks are unchanged."""
-    pieces: list[bytes | memoryview] = []
-    repaired_at: list[int] = []
-    size = 0
-    for chunk in _line_chunks(data, _REPAIR_CHUNK):
-        lines = [chunk] if _is_utf8(chunk) else bytes(chunk).splitlines(keepends=True)
-        for line in lines:
-            if not _is_utf8(line):
-                repaired_at.append(size)
-                line = bytes(line).decode("latin-1").encode(ENCODING)
-            pieces.append(line)
-            size += len(line)
-    return b"".join(pieces), repaired_at
-
-
-def _line_chunks(data: bytes, size: int):
-    """Views of about `size` bytes that end after a newline, so no character is split."""
-    view = memoryview(data)
-    start = 0
-    while start < len(data):
-        newline = data.find(b"\n", start + size)
-        end = len(data) if newline == -1 else newline + 1
-        yield view[start:end]
-        start = end
-
-
-def _is_utf8(data: bytes | memoryview) -> bool:
-    try:
-        str(data, ENCODING)
-    except UnicodeDecodeError:
-        return False
-    return True
+def csv_options(spec: SourceSpec) -> dict:
+    """The reading options a source declares, as `read_landing_csv` keywords."""
+    return {
+        "encoding": spec.encoding,
+        "delimiter": spec.delimiter,
+        "aliases": {c.name: c.aliases for c in spec.columns if c.aliases},
+    }
 
 
 # --- header and records -------------------------------------------------------------
@@ -139,28 +121,48 @@ def _csv_fields_unlimited():
         csv.field_size_limit(previous)
 
 
+def _spellings(
+    expected: tuple[str, ...], aliases: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Each expected column's accepted header spellings, as `header_key` compares them."""
+    return {
+        name: tuple(dict.fromkeys(header_key(s) for s in (name, *aliases.get(name, ()))))
+        for name in expected
+    }
+
+
 def _read_records(
-    buffer: bytes, expected: tuple[str, ...], required: tuple[str, ...], source_file: str
+    buffer: bytes,
+    expected: tuple[str, ...],
+    required: tuple[str, ...],
+    source_file: str,
+    spellings: dict[str, tuple[str, ...]],
+    delimiter: str,
 ) -> tuple[_Layout, pa.Table, list[int]]:
     """How the header maps, every record in file order, and the indices of malformed ones."""
-    header = _read_header(buffer)
-    if header is None:
-        return _Layout(0, (), {}, ()), pa.table({}), []
-    layout = _match_header(header, expected, required, source_file)
+    header = _read_header(buffer, delimiter)
+    if header is None or not any(name.strip() for name in header) and not buffer.strip():
+        return _Layout(0, (), {}, ()), pa.table({}), []  # empty, or blank lines only
+    layout = _match_header(header, expected, required, source_file, spellings, delimiter)
     if not buffer.endswith((b"\n", b"\r")):
         buffer += b"\n"  # pyarrow cannot read a header-only file without a final line break
     table, malformed = _parse_records(buffer, layout, source_file)
     return layout, _interleave_malformed(table, malformed, layout), [i for i, _ in malformed]
 
 
-def _read_header(buffer: bytes) -> list[str] | None:
+def _read_header(buffer: bytes, delimiter: str) -> list[str] | None:
     """The first non-blank record (pyarrow also skips blank lines); None for an empty file."""
     text = io.TextIOWrapper(io.BytesIO(buffer), encoding="utf-8-sig", newline="")
-    return next((row for row in csv.reader(text) if row), None)
+    return next((row for row in csv.reader(text, delimiter=delimiter) if row), None)
 
 
 def _match_header(
-    header: list[str], expected: tuple[str, ...], required: tuple[str, ...], source_file: str
+    header: list[str],
+    expected: tuple[str, ...],
+    required: tuple[str, ...],
+    source_file: str,
+    spellings: dict[str, tuple[str, ...]],
+    delimiter: str,
 ) -> _Layout:
     names = [name.strip() for name in header]
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
@@ -170,20 +172,43 @@ def _match_header(
             f"(header: {', '.join(header)}). Each column must appear once: rename or remove "
             "the duplicates in the file, then run again."
         )
-    missing = [name for name in required if name not in names]
+    keys = [header_key(name) for name in header]
+    declared_to_header: dict[str, str] = {}
+    for name in expected:
+        found = [i for i, key in enumerate(keys) if key in spellings[name]]
+        if len(found) > 1:
+            both = " and ".join(repr(header[i]) for i in found)
+            raise LandingFileError(
+                f"{source_file}: header columns {both} both name the declared column {name!r} "
+                "(names match ignoring case and spaces, and by aliases). Keep one in the file, "
+                "or change the declaration's name/aliases, then run again."
+            )
+        if found:
+            declared_to_header[name] = header[found[0]]
+    missing = [name for name in required if name not in declared_to_header]
     if missing:
+        accepted = "; ".join(f"{n}: {' | '.join(spellings[n])}" for n in missing)
         raise LandingFileError(
             f"{source_file}: required column(s) {', '.join(missing)} missing from the header "
-            f"(header found: {', '.join(header)}). Fix the file, or the declaration in "
-            "etl_assets/sources/<source>.yaml if the columns were renamed, then run again."
+            f"(header found: {_shown_header(header)}; accepted spellings, any case: {accepted}). "
+            "Fix the file, or the declaration in etl_assets/sources/<source>.yaml (the column's "
+            "name or aliases; its encoding or delimiter if the header looks garbled), then run "
+            "again."
         )
-    written = dict(zip(names, header, strict=True))
+    claimed = {key for spelled in spellings.values() for key in spelled}
     return _Layout(
         width=len(header),
         header=tuple(header),
-        declared_to_header={name: written[name] for name in expected if name in written},
-        unexpected=tuple(name for name in names if name not in expected),
+        declared_to_header=declared_to_header,
+        unexpected=tuple(n for n, key in zip(names, keys, strict=True) if key not in claimed),
+        delimiter=delimiter,
     )
+
+
+def _shown_header(header: list[str], limit: int = 300) -> str:
+    """The header for a message: names joined by ", ", unprintable characters escaped."""
+    text = ", ".join("".join(c if c.isprintable() else repr(c)[1:-1] for c in h) for h in header)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _parse_records(
@@ -222,7 +247,9 @@ def _read_with_pyarrow(
     table = pacsv.read_csv(
         pa.BufferReader(buffer),
         read_options=read_options,
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=keep_aside),
+        parse_options=pacsv.ParseOptions(
+            delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=keep_aside
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={name: _STRING for name in layout.header},
             include_columns=list(layout.declared_to_header.values()),
@@ -242,7 +269,10 @@ def _interleave_malformed(
     if not malformed:
         return table
     header_index = {name: i for i, name in enumerate(layout.header)}
-    rows = [_fit_fields(_split_record(text), layout.width) for _, text in malformed]
+    rows = [
+        _fit_fields(_split_record(text, layout.delimiter), layout.width, layout.delimiter)
+        for _, text in malformed
+    ]
     extra = pa.table(
         {
             name: pa.array([row[header_index[name]] for row in rows], _STRING)
@@ -258,14 +288,14 @@ def _interleave_malformed(
     return pa.concat_tables([table, extra]).take(order)
 
 
-def _split_record(text: str) -> list[str]:
-    return next(csv.reader(io.StringIO(text, newline="")), [])
+def _split_record(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
 
 
-def _fit_fields(fields: list[str], width: int) -> list[str | None]:
+def _fit_fields(fields: list[str], width: int, delimiter: str) -> list[str | None]:
     """Missing trailing fields become null; extra ones are joined into the last column."""
     if len(fields) > width:
-        return [*fields[: width - 1], ",".join(fields[width - 1 :])]
+        return [*fields[: width - 1], delimiter.join(fields[width - 1 :])]
     return [*fields, *[None] * (width - len(fields))]
 
 
@@ -273,14 +303,14 @@ def _fit_fields(fields: list[str], width: int) -> list[str | None]:
 
 
 def _records_of_lines(
-    buffer: bytes, line_offsets: list[int], records: int, source_file: str
+    buffer: bytes, line_offsets: list[int], records: int, source_file: str, delimiter: str
 ) -> np.ndarray:
     """Data record index (0-based) of each line starting at one of `line_offsets`."""
     if not line_offsets:
         return np.empty(0, dtype=np.int64)
     starts = _record_starts(buffer)
     if len(starts) != records + 1:  # a stray quote in an unquoted field fools the scan
-        starts = _record_starts_by_csv_module(buffer)
+        starts = _record_starts_by_csv_module(buffer, delimiter)
     if len(starts) != records + 1:
         raise LandingFileError(
             f"{source_file}: the records found ({len(starts) - 1}) do not match the rows "
@@ -300,11 +330,12 @@ def _record_starts(buffer: bytes) -> np.ndarray:
     return _non_blank(raw, np.concatenate(([0], record_ends + 1)))
 
 
-def _record_starts_by_csv_module(buffer: bytes) -> np.ndarray:
+def _record_starts_by_csv_module(buffer: bytes, delimiter: str) -> np.ndarray:
     """Same as _record_starts, exact for any quoting, at Python speed."""
     raw = np.frombuffer(buffer, dtype=np.uint8)
     line_starts = np.concatenate(([0], _line_ends(raw) + 1))
-    reader = csv.reader(io.TextIOWrapper(io.BytesIO(buffer), encoding=ENCODING, newline=""))
+    text = io.TextIOWrapper(io.BytesIO(buffer), encoding=ENCODING, newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     first_lines, consumed = [], 0
     for row in reader:
         if row:
