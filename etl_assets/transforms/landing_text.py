@@ -34,7 +34,7 @@ _REPAIR_CHUNK = 8 << 10  # small, so a bad line costs a per-line pass over few n
 _DETECTION_BYTES = 1 << 20  # what charset-normalizer looks at (it samples within it)
 _SNIFF_LINES = 20
 _SNIFF_DELIMITERS = ",;\t|"
-# Among guesses charset-normalizer ranks equal, the one Western exports mostly are (and
+# Among the guesses that decode with the least mess, the one Western exports mostly are (and
 # what browsers read "latin-1" as): a few accented letters cannot tell cp1250 from cp1252.
 _PREFERRED_GUESSES = ("cp1252", "latin_1")
 
@@ -201,7 +201,8 @@ def _detected(data: bytes, source_file: str) -> str:
             "cp1252, utf-16, ...), then run again."
         )
     best = matches[0]
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    # Coherence (a language model) is noise on a few accented words: compare the mess only.
+    tied = [m for m in matches if m.chaos == best.chaos]
     for preferred in _PREFERRED_GUESSES:
         for match in tied:
             if preferred in match.could_be_from_charset:
