@@ -33,17 +33,10 @@ from typing import Any
 
 import yaml
 
+from etl_assets.sample.landing import ORDERS_HEADER
+
 ORDERS_YAML = Path(__file__).resolve().parents[1] / "etl_assets" / "sources" / "orders.yaml"
-RETAIL = (
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-)
+RETAIL = ORDERS_HEADER  # the Online Retail export's header, as the sample writes it
 RETAIL_II = (
     "Invoice",
     "StockCode",
@@ -139,6 +132,10 @@ def _accented(day: str, count: int = ROWS) -> list[dict[str, str]]:
     for i, row in enumerate(rows[: len(ACCENTED)]):
         row["Description"] = ACCENTED[i]
     return rows
+
+
+def _accented_in(codec: str, prefix: bytes = b"") -> Callable[[str], bytes]:
+    return lambda day: prefix + csv_text(RETAIL, _accented(day)).encode(codec)
 
 
 def _plain(day: str, **kwargs) -> bytes:
@@ -277,14 +274,14 @@ def _cases() -> list[CorpusCase]:
         CorpusCase("utf8_bom", lambda d: codecs.BOM_UTF8 + _plain(d), "accounting", ok),
         CorpusCase(
             "utf8_accented",
-            lambda d: csv_text(RETAIL, _accented(d)).encode(),
+            _accented_in("utf-8"),
             "accounting",
             ok,
             check=accented,
         ),
         CorpusCase(
             "latin1_declared",
-            lambda d: csv_text(RETAIL, _accented(d)).encode("latin-1"),
+            _accented_in("latin-1"),
             "accounting",
             ok,
             overrides={"encoding": "latin-1"},
@@ -292,7 +289,7 @@ def _cases() -> list[CorpusCase]:
         ),
         CorpusCase(
             "latin1_auto",
-            lambda d: csv_text(RETAIL, _accented(d)).encode("latin-1"),
+            _accented_in("latin-1"),
             "accounting",
             ok,
             overrides={"encoding": "auto"},
@@ -319,21 +316,21 @@ def _cases() -> list[CorpusCase]:
         ),
         CorpusCase(
             "utf16_le_bom",
-            lambda d: csv_text(RETAIL, _accented(d)).encode("utf-16"),
+            _accented_in("utf-16"),
             "accounting",
             ok,
             check=accented,
         ),
         CorpusCase(
             "utf16_be_bom",
-            lambda d: codecs.BOM_UTF16_BE + csv_text(RETAIL, _accented(d)).encode("utf-16-be"),
+            _accented_in("utf-16-be", codecs.BOM_UTF16_BE),
             "accounting",
             ok,
             check=accented,
         ),
         CorpusCase(
             "utf16_le_no_bom_declared",
-            lambda d: csv_text(RETAIL, _accented(d)).encode("utf-16-le"),
+            _accented_in("utf-16-le"),
             "accounting",
             ok,
             overrides={"encoding": "utf-16-le"},

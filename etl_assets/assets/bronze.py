@@ -109,6 +109,7 @@ def _file_row(relative: str, read: LandingRead) -> dict:
         "rows": len(read.frame),
         "bytes": read.size_bytes,
         "sha256": read.sha256,
+        "encoding": read.encoding,  # as declared, or found (BOM, encoding: auto)
         "invalid_encoding_rows": read.invalid_encoding_rows,
         "malformed_rows": read.malformed_rows,
     }
@@ -124,7 +125,7 @@ def _files_metadata(files: list[dict]) -> dict:
     if len(files) == 1:
         metadata["sha256"] = files[0]["sha256"]
         metadata["source_file"] = files[0]["file"]
-    table = pd.DataFrame(files)[["file", "rows", "bytes", "sha256"]]
+    table = pd.DataFrame(files)[["file", "rows", "bytes", "encoding", "sha256"]]
     metadata["landing_files"] = dg.MetadataValue.md(table.to_markdown(index=False))
     empty = [f["file"] for f in files if f["rows"] == 0]
     if empty:
