@@ -49,6 +49,10 @@ RETAIL_II = (
 )
 ROWS = 12  # data lines of a typical case
 ACCENTED = ("CAFÉ SET", "NOËL BUNTING", "£5 VOUCHER", "CRÈME JUG", "DÉCOR °C SIGN")
+# Descriptions as the public Online Retail file writes them (a £ and accented letters),
+# and what a cp1252 export adds (a curly apostrophe, a euro sign: not in latin-1).
+ONLINE_RETAIL_TEXT = ("SET OF 3 CAFÉ TINS", "£10 GIFT VOUCHER", "PAPIER MÂCHÉ BOWL")
+CP1252_TEXT = ("BABY’S BIB", "€5 OFF COUPON")
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,27 @@ def _truncated(day: str) -> bytes:
     return text[: text.rstrip("\n").rfind(",", 0, len(text) - 30)].encode()  # cut mid-line
 
 
+def _online_retail(extra: tuple[str, ...] = ()) -> Callable[[str], list[dict[str, str]]]:
+    """Online Retail lines (InvoiceNo header, US dates) with its accented descriptions."""
+
+    def rows(day: str) -> list[dict[str, str]]:
+        rows = retail_rows(day)
+        for row, text in zip(rows, (*ONLINE_RETAIL_TEXT, *extra), strict=False):
+            row["Description"] = text
+        return rows
+
+    return rows
+
+
+def _invoices_absent(*invoices: str) -> Callable[[Any], None]:
+    def check(silver) -> None:
+        found = set(silver["invoice_no"])
+        assert not found & set(invoices), sorted(found & set(invoices))
+        assert len(found) == ROWS, sorted(found)
+
+    return check
+
+
 def _latin1_in_utf8(day: str) -> bytes:
     """A UTF-8 file (a ü written as UTF-8) with two lines saved as latin-1."""
     rows = retail_rows(day)
@@ -306,13 +331,32 @@ def _cases() -> list[CorpusCase]:
             check=_descriptions_are(["€ SIGN MUG"]),
         ),
         CorpusCase(
-            # the shipped declaration (utf-8): lines that are not UTF-8 are kept in bronze
-            # and quarantined, the rest read
+            # the shipped declaration (auto): a UTF-8 file (it holds a UTF-8 Ü) with two
+            # lines saved as latin-1 reads as UTF-8; exactly those two lines are
+            # quarantined, the rest read (MÜSLI intact, not mojibake)
             "latin1_lines_in_utf8",
             _latin1_in_utf8,
             "accounting",
             Expected(ROWS, 2, reasons={"invalid_encoding": 2}),
-            check=_descriptions_are(["MÜSLI BOWL"]),
+            check=lambda silver: (
+                _descriptions_are(["MÜSLI BOWL"])(silver),
+                _invoices_absent("536900", "536901")(silver),
+            ),
+        ),
+        CorpusCase(
+            # the shipped declaration (auto) reads the public latin-1 CSV whole: no rejects
+            "online_retail_latin1",
+            lambda d: csv_text(RETAIL, _online_retail()(d)).encode("latin-1"),
+            "accounting",
+            ok,
+            check=_descriptions_are(list(ONLINE_RETAIL_TEXT)),
+        ),
+        CorpusCase(
+            "online_retail_cp1252",
+            lambda d: csv_text(RETAIL, _online_retail(CP1252_TEXT)(d)).encode("cp1252"),
+            "accounting",
+            ok,
+            check=_descriptions_are([*ONLINE_RETAIL_TEXT, *CP1252_TEXT]),
         ),
         CorpusCase(
             "utf16_le_bom",

@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -37,6 +38,15 @@ _SNIFF_DELIMITERS = ",;\t|"
 # Among the guesses that decode with the least mess, the one Western exports mostly are (and
 # what browsers read "latin-1" as): a few accented letters cannot tell cp1250 from cp1252.
 _PREFERRED_GUESSES = ("cp1252", "latin_1")
+# One well-formed multi-byte UTF-8 character (RFC 3629: no overlong forms, no surrogates).
+# Single-byte text almost never writes one by chance: it would take an accented capital
+# followed by a symbol byte (0x80-0xBF), like "Ã©", which is itself what mis-read UTF-8 is.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]"
+    rb"|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 
 
 @dataclass(frozen=True)
@@ -85,10 +95,41 @@ def to_utf8(data: bytes, declared: str, source_file: str) -> LandingText:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _decode(data[len(bom) :], codec, source_file)
-    codec = declared
-    if declared == AUTO:
-        codec = ENCODING if _decodes(data, ENCODING) else _detected(data, source_file)
+    codec = _auto_codec(data, source_file) if declared == AUTO else declared
     return _decode(data, codec, source_file)
+
+
+def _auto_codec(data: bytes, source_file: str) -> str:
+    """`encoding: auto` without a byte-order mark:
+
+    - valid UTF-8 (ASCII included) is UTF-8;
+    - holding a well-formed multi-byte UTF-8 character AND bytes that are not UTF-8, it is a
+      UTF-8 file with broken lines: read as UTF-8, the broken lines marked invalid_encoding
+      (reading it as a single-byte codec would turn every good accent into mojibake);
+    - high bytes with no multi-byte UTF-8 character at all: a single-byte export (latin-1,
+      cp1252, ...), detected by charset-normalizer and read whole.
+    """
+    if data.isascii() or _decodes(data, ENCODING):
+        return ENCODING
+    if _UTF8_MULTIBYTE.search(data):
+        return ENCODING
+    return _detected(_detection_sample(data), source_file)
+
+
+def _detection_sample(data: bytes) -> bytes:
+    """What charset-normalizer looks at: the file's head when it holds the high bytes,
+    else the lines that hold them (an ASCII head tells nothing about the codec)."""
+    head = data[:_DETECTION_BYTES]
+    if not head.isascii():
+        return head
+    pieces, size, position = [], 0, 0
+    while size < _DETECTION_BYTES and (found := _HIGH_BYTE.search(data, position)):
+        start = data.rfind(b"\n", 0, found.start()) + 1
+        end = data.find(b"\n", found.start())
+        position = len(data) if end == -1 else end + 1
+        pieces.append(data[start:position])
+        size += position - start
+    return b"".join(pieces)
 
 
 def _decode(data: bytes, codec: str, source_file: str) -> LandingText:
@@ -193,7 +234,7 @@ def _decode_wide(data: bytes, codec: str, source_file: str) -> LandingText:
 def _detected(data: bytes, source_file: str) -> str:
     from charset_normalizer import from_bytes  # lazily: only files that are not UTF-8
 
-    matches = list(from_bytes(data[:_DETECTION_BYTES]))
+    matches = list(from_bytes(data))
     if not matches:
         raise LandingFileError(
             f"{source_file}: its encoding cannot be detected (it does not look like text in "

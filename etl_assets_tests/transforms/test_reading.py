@@ -96,3 +96,25 @@ def test_utf16_is_reported_as_its_encoding():
     assert read.encoding == "utf-16-le"
     assert read.frame["Name"].tolist() == ["Zoë"]
     assert read.sha256 and read.size_bytes == len(data)  # of the bytes as landed
+
+
+def test_auto_detects_a_single_byte_file_whose_accents_come_late():
+    """An ASCII head tells nothing: detection looks at the lines holding the high bytes."""
+    head = b"Id,Name\n" + b"".join(b"%d,plain name\n" % i for i in range(80_000))
+    data = head + "80000,CAFÉ £5\n80001,BABY’S BIB\n".encode("cp1252")
+    assert len(head) > 1 << 20
+    read = read_landing_csv(
+        data, source_file="o.csv", expected_columns=["Id", "Name"], encoding="auto"
+    )
+    assert read.encoding == "cp1252" and read.invalid_encoding_rows == 0
+    assert read.frame["Name"].tolist()[-2:] == ["CAFÉ £5", "BABY’S BIB"]
+
+
+def test_auto_reads_utf8_with_a_broken_line_as_utf8():
+    data = "Id,Name\n1,Zoë\n".encode() + "2,CAFÉ\n".encode("latin-1") + b"3,plain\n"
+    read = read_landing_csv(
+        data, source_file="o.csv", expected_columns=["Id", "Name"], encoding="auto"
+    )
+    assert read.encoding == "utf-8"
+    assert read.frame["Name"][0] == "Zoë"  # not mojibake
+    assert read.frame["_read_error"].fillna("").tolist() == ["", "invalid_encoding", ""]
