@@ -287,6 +287,24 @@ def _unclosed_quote(day: str) -> bytes:
     return "\n".join(lines).encode()
 
 
+def _cut_inside_quotes(day: str) -> bytes:
+    """The last line cut off inside its quoted last field (a transfer stopped short): read
+    naively, the line looks whole, with `Korea` as its country."""
+    rows = retail_rows(day)
+    rows[-1]["Country"] = "Korea, Republic of"  # a comma: the writer quotes it
+    text = csv_text(RETAIL, rows)
+    return text[: text.rindex("Korea, Republic") + 5].encode()
+
+
+def _stray_quotes_pair_up(day: str) -> bytes:
+    """Two lines with an unclosed quote each: read naively, the second closes the first and
+    the lines between merge into one well-formed-looking record."""
+    lines = csv_text(RETAIL, retail_rows(day)).split("\n")
+    lines[3] = lines[3].replace("WHITE", '"WHITE', 1)
+    lines[7] = lines[7].replace("WHITE", '"WHITE', 1)
+    return "\n".join(lines).encode()
+
+
 def _noise(day: str) -> bytes:
     return bytes(random.Random(day).randrange(256) for _ in range(4096))
 
@@ -530,10 +548,24 @@ def _cases() -> list[CorpusCase]:
             failure_words=("'InvoiceNo' and 'Invoice'", "InvoiceNo", "Keep one"),
         ),
         CorpusCase(
+            # the quote would swallow the rest of the file: its line is malformed, each
+            # line after it is read as its own row
             "unclosed_quote",
             _unclosed_quote,
-            "accounting",  # the rest of the file is one field: one malformed row
-            Expected(2, 1, reasons={"malformed_line": 1}),
+            "accounting",
+            Expected(ROWS - 1, 1, reasons={"malformed_line": 1}),
+        ),
+        CorpusCase(
+            "cut_off_inside_quotes",
+            _cut_inside_quotes,
+            "accounting",
+            Expected(ROWS - 1, 1, reasons={"malformed_line": 1}),
+        ),
+        CorpusCase(
+            "stray_quotes_pair_up",
+            _stray_quotes_pair_up,
+            "accounting",
+            Expected(ROWS - 2, 2, reasons={"malformed_line": 2}),
         ),
         CorpusCase(
             "binary_noise_auto",

@@ -5,7 +5,9 @@ pyarrow straight into `string[pyarrow]` columns, without a Python object per val
 a file with problems takes the slower paths: a file in another encoding is transcoded
 first, lines the encoding cannot decode are re-encoded from latin-1 (lossless), and lines
 with the wrong field count are re-parsed one by one (landing_text.py does the bytes). Both
-are kept, in file order, and marked in `_read_error`.
+are kept, in file order, and marked in `_read_error`. A quote that is never closed is
+closed at the end of its own line (a malformed line) rather than swallowing the lines
+after it.
 
 Header names are matched to the declared columns ignoring case and surrounding spaces, by
 the column's name or one of its `aliases`.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from etl_assets.sources import SourceSpec
@@ -44,6 +48,11 @@ _STRING_DTYPE = pd.StringDtype("pyarrow")
 # _read_error codes: 0 clean, 1 invalid_encoding, 2 malformed_line.
 _READ_ERROR_VALUES = pa.array([None, INVALID_ENCODING, MALFORMED_LINE], _STRING)
 _WHOLE_FILE = (1 << 31) - 1  # pyarrow's largest block size (int32)
+# a quoted field's body, then its closing quote ("" is an escaped quote; possessive, so that
+# a trailing "" is not mistaken for a closing quote)
+_QUOTED_REST = re.compile(rb'[^"]*+(?:""[^"]*+)*+"')
+_BREAK = re.compile(r"[\r\n]")
+_BREAK_BYTES = re.compile(rb"[\r\n]")
 
 
 @dataclass(frozen=True)
@@ -81,13 +90,18 @@ def read_landing_csv(
         delimiter = sniff_delimiter(buffer, source_file)
     spellings = _spellings(expected, aliases or {})
     with _csv_fields_unlimited():
-        layout, table, malformed = _read_records(
-            buffer, expected, required, source_file, spellings, delimiter
-        )
-        invalid = _records_of_lines(
-            buffer, text.repaired_line_offsets, table.num_rows, source_file, delimiter
-        )
-    codes = _read_error_codes(table.num_rows, malformed, invalid)
+        records = _read_records(buffer, expected, required, source_file, spellings, delimiter)
+        table = records.table
+
+        def records_of(line_offsets):
+            return _records_of_lines(
+                records.buffer, line_offsets, table.num_rows, source_file, delimiter
+            )
+
+        invalid = records_of(_shifted(text.repaired_line_offsets, records.closed_at))
+        unclosed = records_of(records.unclosed_line_offsets)
+    codes = _read_error_codes(table.num_rows, [*records.malformed, *unclosed], invalid)
+    layout = records.layout
     return LandingRead(
         frame=_landing_frame(table, layout, expected, codes),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -131,6 +145,16 @@ def _spellings(
     }
 
 
+@dataclass(frozen=True)
+class _Records:
+    layout: _Layout
+    table: pa.Table  # every record, in file order
+    malformed: list[int]  # indices of records with the wrong field count
+    buffer: bytes  # what was parsed: the file, with a quote closed where one never was
+    closed_at: Sequence[int] = ()  # offsets (in the file) where a closing quote was added
+    unclosed_line_offsets: Sequence[int] = ()  # offsets (in buffer) of those quotes' lines
+
+
 def _read_records(
     buffer: bytes,
     expected: tuple[str, ...],
@@ -138,16 +162,91 @@ def _read_records(
     source_file: str,
     spellings: dict[str, tuple[str, ...]],
     delimiter: str,
-) -> tuple[_Layout, pa.Table, list[int]]:
-    """How the header maps, every record in file order, and the indices of malformed ones."""
+) -> _Records:
+    """How the header maps, every record in file order, and the indices of malformed ones.
+
+    A quote that is never closed (a cut-off last line `4,5,"six`, or a stray quote that
+    would swallow every line after it into one field) is closed at the end of its own line:
+    that line becomes a malformed record, and the lines after it are read as their own
+    records, each cleaned or quarantined on its own, so no line drops out of the count.
+    """
     header = _read_header(buffer, delimiter)
     if header is None or not any(name.strip() for name in header) and not buffer.strip():
-        return _Layout(0, (), {}, ()), pa.table({}), []  # empty, or blank lines only
+        return _Records(_Layout(0, (), {}, ()), pa.table({}), [], buffer)  # empty or blank
     layout = _match_header(header, expected, required, source_file, spellings, delimiter)
     if not buffer.endswith((b"\n", b"\r")):
         buffer += b"\n"  # pyarrow cannot read a header-only file without a final line break
     table, malformed = _parse_records(buffer, layout, source_file)
-    return layout, _interleave_malformed(table, malformed, layout), [i for i, _ in malformed]
+    closed_at: list[int] = []
+    unclosed_lines: list[int] = []
+    if _may_hold_unclosed_quotes(table, malformed):
+        buffer, closed_at, unclosed_lines = _close_unclosed_quotes(buffer, delimiter)
+        if closed_at:
+            table, malformed = _parse_records(buffer, layout, source_file)
+    return _Records(
+        layout,
+        _interleave_malformed(table, malformed, layout),
+        [i for i, _ in malformed],
+        buffer,
+        closed_at,
+        unclosed_lines,
+    )
+
+
+def _may_hold_unclosed_quotes(table: pa.Table, malformed: list[tuple[int, str]]) -> bool:
+    """Cheap, and never False where a quote went unclosed: such a quote leaves a line break
+    inside a value (it swallowed lines) or a malformed record (often the last one)."""
+    records = table.num_rows + len(malformed)
+    if malformed and (
+        malformed[-1][0] in (records - 1, -1) or any(_BREAK.search(text) for _, text in malformed)
+    ):
+        return True
+    return any(
+        pc.any(pc.match_substring_regex(column, r"[\r\n]")).as_py() for column in table.columns
+    )
+
+
+def _close_unclosed_quotes(buffer: bytes, delimiter: str) -> tuple[bytes, list[int], list[int]]:
+    """`buffer` with a quote added at the end of the line of each quoted field that spans
+    lines and is never closed, or closed by a quote that does not end a field (`7,"y,9`: a
+    second stray quote); the offsets (in `buffer`) where quotes were added, and the offsets
+    (in the result) of those lines. A quote opens a field only at the field's start, as
+    pyarrow reads it; a properly quoted multi-line value is left as it is."""
+    separator = delimiter.encode()
+    pieces: list[bytes] = []
+    closed_at: list[int] = []
+    line_offsets: list[int] = []
+    done = position = 0
+    while (opened := buffer.find(b'"', position)) != -1:
+        position = opened + 1
+        at_field_start = opened == 0 or buffer[opened - 1] in b"\r\n"
+        if not (at_field_start or buffer.endswith(separator, 0, opened)):
+            continue  # a quote inside an unquoted field is a character like any other
+        closing = _QUOTED_REST.match(buffer, position)
+        if closing:
+            position = closing.end()
+            after = buffer[position : position + 1]
+            if after in (b"", b"\n", b"\r") or buffer.startswith(separator, position):
+                continue
+            if not _BREAK_BYTES.search(buffer, opened, position):
+                continue  # `"abc"def` on one line: pyarrow reads it, no line is swallowed
+        line_start = max(buffer.rfind(b"\n", 0, opened), buffer.rfind(b"\r", 0, opened)) + 1
+        line_end = _BREAK_BYTES.search(buffer, opened)
+        line_end = line_end.start() if line_end else len(buffer)
+        line_offsets.append(line_start + len(closed_at))
+        pieces += [buffer[done:line_end], b'"']
+        closed_at.append(line_end)
+        done = position = line_end
+    if not closed_at:
+        return buffer, [], []
+    return b"".join([*pieces, buffer[done:]]), closed_at, line_offsets
+
+
+def _shifted(offsets: list[int], inserted_at: list[int]) -> list[int]:
+    """File offsets of line starts, moved past the bytes inserted before them."""
+    if not inserted_at or not offsets:
+        return offsets
+    return (np.asarray(offsets) + np.searchsorted(inserted_at, offsets, side="left")).tolist()
 
 
 def _read_header(buffer: bytes, delimiter: str) -> list[str] | None:

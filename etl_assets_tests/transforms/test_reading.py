@@ -118,3 +118,47 @@ def test_auto_reads_utf8_with_a_broken_line_as_utf8():
     assert read.encoding == "utf-8"
     assert read.frame["Name"][0] == "Zoë"  # not mojibake
     assert read.frame["_read_error"].fillna("").tolist() == ["", "invalid_encoding", ""]
+
+
+def rows_and_errors(data: bytes) -> list[list]:
+    read = read_landing_csv(data, source_file="q.csv", expected_columns=["a", "b", "c"])
+    frame = read.frame.astype(object).where(read.frame.notna(), None)
+    assert read.malformed_rows == (frame["_read_error"] == "malformed_line").sum()
+    return frame[["a", "b", "c", "_read_error"]].values.tolist()
+
+
+def test_a_last_line_cut_off_inside_quotes_is_malformed():
+    for tail in (b"", b"\n"):
+        assert rows_and_errors(b'a,b,c\n1,2,3\n4,5,"six' + tail) == [
+            ["1", "2", "3", None],
+            ["4", "5", "six", "malformed_line"],
+        ]
+
+
+def test_an_unclosed_quote_mid_file_does_not_swallow_the_lines_after_it():
+    data = b'a,b,c\n1,2,3\n4,"five,6\n7,8,9\n10,11,12\n'
+    assert rows_and_errors(data) == [
+        ["1", "2", "3", None],
+        ["4", "five,6", None, "malformed_line"],  # its own line only, fields as written
+        ["7", "8", "9", None],
+        ["10", "11", "12", None],
+    ]
+
+
+def test_two_unclosed_quotes_do_not_pair_up_into_one_record():
+    data = b'a,b,c\n1,"x,3\n4,5,6\n7,"y,9\n10,11,12\n'
+    assert rows_and_errors(data) == [
+        ["1", "x,3", None, "malformed_line"],
+        ["4", "5", "6", None],
+        ["7", "y,9", None, "malformed_line"],
+        ["10", "11", "12", None],
+    ]
+
+
+def test_quoted_values_over_several_lines_and_stray_inch_marks_stay_as_they_are():
+    data = b'a,b,c\n1,"two\nlines, ""quoted""",3\n4,12" ruler,6\n7,"8",9\n'
+    assert rows_and_errors(data) == [
+        ["1", 'two\nlines, "quoted"', "3", None],
+        ["4", '12" ruler', "6", None],
+        ["7", "8", "9", None],
+    ]
