@@ -241,14 +241,15 @@ def _detected(data: bytes, source_file: str) -> str:
             "any known encoding). Declare the encoding in the source (encoding: latin-1, "
             "cp1252, utf-16, ...), then run again."
         )
-    best = matches[0]
-    # Coherence (a language model) is noise on a few accented words: compare the mess only.
-    tied = [m for m in matches if m.chaos == best.chaos]
+    # Coherence (a language model) is noise on a few accented words and can rank a messier
+    # guess first (hp_roman8 over cp1252 on product names): keep the least messy guesses.
+    least = min(m.chaos for m in matches)
+    tied = [m for m in matches if m.chaos == least]
     for preferred in _PREFERRED_GUESSES:
         for match in tied:
             if preferred in match.could_be_from_charset:
                 return preferred
-    return best.encoding
+    return tied[0].encoding
 
 
 def sniff_delimiter(buffer: bytes, source_file: str) -> str:

@@ -33,6 +33,7 @@ SMALL = {
 }
 
 ORDERS_HEADER = b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+HEADER_NAMES = ORDERS_HEADER.decode().split(",")
 NON_PRODUCT_CODES = {"POST", "M", "D", "BANK CHARGES", "AMAZONFEE"}
 ALIASES = {"eire", "rsa", "usa", "unspecified"}
 REJECTING = (
@@ -326,13 +327,32 @@ def test_auto_encoding_reads_the_sample_as_utf8_and_its_latin1_lines_as_broken(s
         read = read_landing_csv(
             path.read_bytes(),
             source_file=path.name,
-            expected_columns=ORDERS_HEADER.decode().split(","),
+            expected_columns=HEADER_NAMES,
             encoding="auto",
         )
         assert read.encoding == "utf-8"
         assert read.invalid_encoding_rows == manifest["orders"][day.isoformat()]["latin1"]
         accented = read.frame["Description"].str.contains("[ÉÔÈ£]", regex=True)
         assert accented[read.frame["_read_error"].isna()].any()
+
+
+def test_the_sample_saved_whole_as_latin1_reads_whole_under_auto(tmp_path):
+    """As the public CSV is: every accent a latin-1 byte, no UTF-8 at all. (The default
+    catalogue's names once made charset-normalizer rank hp_roman8 first.)"""
+    generate_sample(tmp_path, start="2024-01-01", days=1, rows_per_day=2_000)
+    path = orders_path(tmp_path / "landing", dt.date(2024, 1, 1))
+    utf8 = read_landing_csv(
+        path.read_bytes(), source_file=path.name, expected_columns=HEADER_NAMES
+    ).frame
+    latin1 = (
+        path.read_bytes().decode("utf-8", "surrogateescape").encode("latin-1", "surrogateescape")
+    )
+    read = read_landing_csv(
+        latin1, source_file=path.name, expected_columns=HEADER_NAMES, encoding="auto"
+    )
+    assert read.encoding == "cp1252" and read.invalid_encoding_rows == 0
+    clean = utf8["_read_error"].isna()
+    assert read.frame["Description"][clean].tolist() == utf8["Description"][clean].tolist()
 
 
 def _is_utf8(data: bytes) -> bool:
