@@ -78,7 +78,8 @@ def test_empty_file_gives_zero_rows_and_a_warning(data_dir, defs_for, instance):
 
 
 def test_undecodable_and_unparseable_rows_are_quarantined(data_dir, defs_for, instance):
-    good = "536365,85123A,MUG,6,1/2/2024 8:26,2.55,17850,United Kingdom\n"
+    # a UTF-8 file (its good line holds an accent) with one line saved as latin-1
+    good = "536365,85123A,CRÈME MUG,6,1/2/2024 8:26,2.55,17850,United Kingdom\n"
     body = (
         (HEADER + good).encode()
         + "536366,22752,CAF\xc9,1,1/2/2024 9:00,1.00,,France\n".encode("latin-1")

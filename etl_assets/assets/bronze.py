@@ -23,7 +23,7 @@ from etl_assets.io.daily_frames import DailyFrames
 from etl_assets.resource_keys import CONNECTOR_RESOURCES, LAKE_IO_MANAGER
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.bronze import LandingRead
-from etl_assets.transforms.csv_reader import read_landing_csv
+from etl_assets.transforms.csv_reader import csv_options, read_landing_csv
 from etl_assets.transforms.readers import read_landing_json, read_landing_parquet
 
 
@@ -63,6 +63,7 @@ def _read_landing(
         source_file=relative,
         expected_columns=(*spec.raw_columns, *keep),
         required_columns=spec.required_raw_columns,
+        **(csv_options(spec) if spec.format == "csv" else {}),
     )
 
 
@@ -108,6 +109,7 @@ def _file_row(relative: str, read: LandingRead) -> dict:
         "rows": len(read.frame),
         "bytes": read.size_bytes,
         "sha256": read.sha256,
+        "encoding": read.encoding,  # as declared, or found (BOM, encoding: auto)
         "invalid_encoding_rows": read.invalid_encoding_rows,
         "malformed_rows": read.malformed_rows,
     }
@@ -123,7 +125,7 @@ def _files_metadata(files: list[dict]) -> dict:
     if len(files) == 1:
         metadata["sha256"] = files[0]["sha256"]
         metadata["source_file"] = files[0]["file"]
-    table = pd.DataFrame(files)[["file", "rows", "bytes", "sha256"]]
+    table = pd.DataFrame(files)[["file", "rows", "bytes", "encoding", "sha256"]]
     metadata["landing_files"] = dg.MetadataValue.md(table.to_markdown(index=False))
     empty = [f["file"] for f in files if f["rows"] == 0]
     if empty:

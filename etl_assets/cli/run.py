@@ -66,12 +66,14 @@ def _day(text: str) -> str:
 def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from etl_assets.definitions import build_definitions
     from etl_assets.runner import CannotRun, days_to_run, run_pipeline
     from etl_assets.settings import SettingsError, get_settings
     from etl_assets.sources import SourceDeclarationError
 
     try:
+        # importing the module loads the code location: a declaration error is reported here
+        from etl_assets.definitions import build_definitions
+
         settings = get_settings()
         # Built from this process's settings, not the code location's import-time ones.
         defs = build_definitions(settings)

@@ -34,7 +34,8 @@ unparseable_quantity  0.2 %   ``abc``, ``1.5.2``, ``12x`` or empty              
 unparseable_date      0.2 %   ``31/31/2024 8:00``, ``not a date``, ``2024-13-45``, empty REJECTING
 missing_invoice_no    0.05 %  empty InvoiceNo                                       REJECTING
 missing_stock_code    0.05 %  empty StockCode                                       REJECTING
-latin1                0.2 %   Description with É, Ñ, Ü, £ or ° as latin-1 bytes
+latin1                0.2 %   a line saved as latin-1 in the UTF-8 file: its
+                              Description gets É, Ñ, Ü, £ or ° as latin-1 bytes
                               (the line is not valid UTF-8)                         REJECTING
 late_rows             2 %     whole invoices dated the previous day (none on day one)
 ===================== ======= =========================================================
@@ -53,8 +54,12 @@ Rules that keep the manifest exact:
   never hits a latin1 or missing_stock_code line, so it can be checked against the catalogue;
 - ``rejected`` = the sum of the rejecting kinds = the lines the pipeline must quarantine.
 
-All lines but the latin1 ones are ASCII. Lines are shuffled within a file, and copies are
-never adjacent to their original.
+Files are UTF-8. A few product names carry accents or a pound sign (``CAFÉ DE PARIS``,
+``CÔTE D'AZUR``, ``CRÈME``, ``GIFT BOXED £1``), so an orders file holds genuine multi-byte
+UTF-8 text beside its latin1 lines; that is what tells ``encoding: auto`` it is a UTF-8
+file with broken lines (quarantined) rather than a latin-1 file (read whole). A day whose
+normal lines happen to hold no accented name gets no latin1 lines (the manifest says 0).
+Lines are shuffled within a file, and copies are never adjacent to their original.
 
 Modules, by job: ``parameters`` (knobs, limits, argument checks, random streams),
 ``catalogue``, ``customers``, ``invoices`` (clean invoices and lines), ``noise`` (the dirt

@@ -21,6 +21,7 @@ NON_PRODUCTS = (
 )
 NON_PRODUCT_CATEGORY = "Non-product"
 # Product names are "<size><colour> <motif> <item>", like "JUMBO RED RETROSPOT LUNCH BAG".
+# A few words carry accents or a pound sign (written as UTF-8), as real shop exports do.
 NAME_SIZES = ("", "SMALL ", "LARGE ", "JUMBO ", "MINI ", "SET OF 3 ", "SET OF 6 ", "PACK OF 12 ")
 NAME_COLOURS = (
     "WHITE",
@@ -36,7 +37,7 @@ NAME_COLOURS = (
     "VINTAGE",
     "RETRO",
     "ANTIQUE SILVER",
-    "PASTEL",
+    "CRÈME",
     "WOODEN",
     "ENAMEL",
 )
@@ -53,8 +54,8 @@ NAME_MOTIFS = (
     "BIRD",
     "LOVE",
     "CHRISTMAS",
-    "PARIS",
-    "SUKI",
+    "CAFÉ DE PARIS",
+    "CÔTE D'AZUR",
     "ROSE",
     "SNOWFLAKE",
     "VICTORIAN",
@@ -108,7 +109,7 @@ NAME_ITEMS = {  # item -> category
     "ADVENT CALENDAR": "Christmas",
 }
 # A few names carry a comma, so that the CSV quoting is exercised.
-NAME_COMMA_SUFFIXES = (", ASSORTED", ", ASSORTED COLOURS", ", GIFT BOXED")
+NAME_COMMA_SUFFIXES = (", ASSORTED", ", ASSORTED COLOURS", ", GIFT BOXED £1")
 NAME_COMMA_SHARE = 0.04
 PRICE_POINTS_PENCE = np.array(
     [

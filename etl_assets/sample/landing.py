@@ -101,10 +101,10 @@ def generate_sample(
         orders = orders_day(
             params, rates, day_index, catalogue, buyers_today, buyers_yesterday, next_invoice_no
         )
-        # latin-1 = ASCII for every line but the latin1 ones, which get their lone high byte.
+        # UTF-8; the latin1 lines' descriptions hold their latin-1 bytes as surrogate escapes.
         _write_atomically(
             landing / "orders" / f"orders_{day}.csv",
-            csv_text(ORDERS_HEADER, orders.columns).encode("latin-1"),
+            csv_text(ORDERS_HEADER, orders.columns).encode("utf-8", "surrogateescape"),
         )
         manifest["orders"][day] = orders.counts
         next_invoice_no = orders.next_invoice_no
@@ -113,7 +113,7 @@ def generate_sample(
     product_columns = products_columns(catalogue)
     _write_atomically(
         landing / "products" / "products.csv",
-        csv_text(PRODUCTS_HEADER, product_columns).encode("ascii"),
+        csv_text(PRODUCTS_HEADER, product_columns).encode("utf-8"),
     )
     manifest["products"] = {"rows": len(product_columns[0])}
     _write_atomically(

@@ -112,8 +112,10 @@ def _render_lines(
     for i in np.flatnonzero(reject == reject_code("unparseable_date")):
         invoice_date[i] = unparseable_date(rng, day)
     for i in np.flatnonzero(reject == reject_code("latin1")):
-        # Written as latin-1 bytes: a lone byte >= 0x80 between ASCII is never valid UTF-8.
-        description[i] = f"{description[i]} {LATIN1_MARKS[rng.integers(len(LATIN1_MARKS))]}"
+        # A line saved as latin-1 in a UTF-8 file: its accents are lone bytes >= 0x80 between
+        # ASCII, never valid UTF-8 (kept as surrogate escapes until the file is encoded).
+        marked = f"{description[i]} {LATIN1_MARKS[rng.integers(len(LATIN1_MARKS))]}"
+        description[i] = marked.encode("latin-1").decode("ascii", "surrogateescape")
     return [
         invoice_no,
         stock_code,

@@ -18,6 +18,14 @@ from etl_assets.sources.expectation_spec import (
 from etl_assets.sources.hooks import read_hook
 from etl_assets.sources.http_spec import read_http
 from etl_assets.sources.postgres_spec import read_postgres
+from etl_assets.sources.reading_spec import (
+    check_spellings,
+    read_aliases,
+    read_delimiter,
+    read_encoding,
+    read_formats,
+    read_timezone,
+)
 from etl_assets.sources.reserved_columns import BUILT_IN_REASONS, RESERVED_COLUMNS
 from etl_assets.sources.rule_spec import RuleSpec, read_rules
 from etl_assets.sources.spec import (
@@ -100,7 +108,8 @@ def load_source(file: Path | str) -> SourceSpec:
         "",
         required={"name", "connector", "format", "partitioning", "columns"},
         optional={"description", "owners", "business_key", "derived", "history"}
-        | {"path", "http", "postgres", "ignore_fields", "rules", "silver_hook", "expectations"},
+        | {"path", "http", "postgres", "ignore_fields", "rules", "silver_hook", "expectations"}
+        | {"encoding", "delimiter"},
     )
     name = reader.identifier(data["name"], "name")
     connector, file_format = _read_connector(reader, data)
@@ -172,6 +181,8 @@ def load_source(file: Path | str) -> SourceSpec:
         rules=rules,
         silver_hook=read_hook(reader, data.get("silver_hook"), file, _taken_reasons(rules)),
         expectations=expectations,
+        encoding=read_encoding(reader, data.get("encoding")),
+        delimiter=read_delimiter(reader, data.get("delimiter")),
     )
 
 
@@ -207,7 +218,8 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
             item,
             f"{where}.",
             required={"name", "type"},
-            optional={"as", "required", "format", "standardise", "min", "pii"},
+            optional={"as", "required", "format", "standardise", "min", "pii"}
+            | {"formats", "aliases", "timezone"},
         )
         name = reader.text(item["name"], f"{where}.name")
         target = reader.identifier(item.get("as", name), f"{where}.as")
@@ -217,9 +229,6 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
             reader.choice(op, f"{where}.standardise[{j}]", STANDARDISE_OPS)
         if ops and col_type != "string":
             raise reader.fail(f"{where}.standardise", "only string columns can be standardised")
-        fmt = item.get("format")
-        if fmt is not None and col_type != "datetime":
-            raise reader.fail(f"{where}.format", "only datetime columns take a format")
         minimum = item.get("min")
         if minimum is not None and (
             col_type not in ("int", "float")
@@ -250,12 +259,15 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
                 target=target,
                 type=col_type,
                 required=item.get("required", False),
-                format=fmt,
+                formats=read_formats(reader, item, where, col_type),
                 standardise=ops,
                 minimum=minimum,
                 pii=pii,
+                aliases=read_aliases(reader, item.get("aliases"), where),
+                timezone=read_timezone(reader, item.get("timezone"), where, col_type),
             )
         )
+    check_spellings(reader, columns)
     return tuple(columns)
 
 
@@ -321,6 +333,12 @@ def _read_derived(reader: _Reader, raw: Any, targets: list[str]) -> tuple[Derive
                 if factor not in targets:
                     raise reader.fail(f"{where}.product", f"{factor!r} is not a column")
             derived.append(DerivedSpec(name=name, kind=kind, factors=factors))
+            continue
+        if kind in ("is_null", "not_null"):  # {name: cancelled, is_null: dep_time}
+            column = reader.text(body, f"{where}.{kind}")
+            if column not in targets:
+                raise reader.fail(f"{where}.{kind}", f"{column!r} is not a column; {targets}")
+            derived.append(DerivedSpec(name=name, kind=kind, column=column))
             continue
         body = reader.mapping(body, f"{where}.{kind}")
         value_key = "value" if kind == "starts_with" else "values"

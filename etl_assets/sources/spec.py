@@ -29,7 +29,7 @@ COLUMN_TYPES = ("string", "int", "float", "datetime", "bool")
 STANDARDISE_OPS = ("trim", "collapse_spaces", "upper", "lower", "title", "country")
 PII_METHODS = ("hmac",)
 HISTORY_TYPES = ("scd2",)
-DERIVED_KINDS = ("starts_with", "in", "product")
+DERIVED_KINDS = ("starts_with", "in", "product", "is_null", "not_null")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 DATE_PLACEHOLDER = "{date}"
 DEFAULT_PARTITION_COLUMN = "business_date"
@@ -50,10 +50,12 @@ class ColumnSpec:
     target: str  # column name in silver
     type: str
     required: bool = False
-    format: str | None = None  # strptime format for datetime columns
+    formats: tuple[str, ...] = ()  # strptime formats for datetime columns, tried in order
     standardise: tuple[str, ...] = ()
     minimum: float | None = None
     pii: str | None = None
+    aliases: tuple[str, ...] = ()  # other header spellings of `name` (case and spaces ignored)
+    timezone: str | None = None  # datetime columns: the zone of values written without offset
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class SourceSpec:
     silver_hook: HookSpec | None = None  # Python for a rule YAML cannot say
     # the `expectations:` section: declared quality rules per layer (see quality/suites.py)
     expectations: SuiteDeclaration = field(default_factory=SuiteDeclaration)
+    encoding: str = "utf-8"  # files: a codec name or "auto"; a byte-order mark decides
+    delimiter: str = ","  # CSV: one character or "auto"
 
     @property
     def is_daily(self) -> bool:

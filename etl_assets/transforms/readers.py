@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from etl_assets.sources.reserved_columns import READ_ERROR, ROW_NUMBER
 from etl_assets.transforms.bronze import ENCODING, LandingFileError, LandingRead
+from etl_assets.transforms.landing_text import decompress
 
 _STRING = pa.large_string()
 _STRING_DTYPE = pd.StringDtype("pyarrow")
@@ -136,7 +137,7 @@ def read_landing_json(
     ignore_fields: Iterable[str] = (),
 ) -> LandingRead:
     """A JSON landing file (array or JSON Lines) read like `read_json_records`."""
-    records = parse_json_document(data, source_file=source_file)
+    records = parse_json_document(decompress(data, source_file), source_file=source_file)
     return read_json_records(
         [records],
         source_file=source_file,
@@ -230,7 +231,7 @@ def read_landing_parquet(
     expected = tuple(expected_columns)
     required = expected if required_columns is None else tuple(required_columns)
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = pq.read_table(io.BytesIO(decompress(data, source_file)))
     except (pa.ArrowInvalid, OSError) as error:
         raise LandingFileError(
             f"{source_file}: cannot be read as Parquet ({error}). Check that the file is "

@@ -19,6 +19,7 @@ import pytest
 from etl_assets.sample import SampleError, generate_sample
 from etl_assets.sample.customers import COUNTRY_WEIGHTS
 from etl_assets.sample.parameters import DIRT_RATES
+from etl_assets.transforms.csv_reader import read_landing_csv
 
 START = dt.date(2024, 3, 30)  # crosses a month end: dates are not zero-padded
 DAYS = 3
@@ -32,6 +33,7 @@ SMALL = {
 }
 
 ORDERS_HEADER = b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+HEADER_NAMES = ORDERS_HEADER.decode().split(",")
 NON_PRODUCT_CODES = {"POST", "M", "D", "BANK CHARGES", "AMAZONFEE"}
 ALIASES = {"eire", "rsa", "usa", "unspecified"}
 REJECTING = (
@@ -78,14 +80,14 @@ def read_orders(path: Path) -> list[OrderLine]:
             utf8 = True
         except UnicodeDecodeError:
             utf8 = False
-        fields = next(csv.reader([raw.decode("latin-1")]))
+        fields = next(csv.reader([raw.decode("utf-8" if utf8 else "latin-1")]))
         assert len(fields) == 8, raw
         lines.append(OrderLine(raw, utf8, *fields))
     return lines
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="ascii") as handle:
+    with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -306,7 +308,7 @@ def test_field_formats(sample):
                 assert int(line.quantity) < 0
 
 
-def test_only_latin1_lines_are_not_utf8(sample):
+def test_orders_are_utf8_with_accents_and_only_latin1_lines_are_not(sample):
     landing, _ = sample
     for day in days():
         raw = orders_path(landing, day).read_bytes()
@@ -314,7 +316,43 @@ def test_only_latin1_lines_are_not_utf8(sample):
         for line in raw.split(b"\n"):
             (good if _is_utf8(line) else bad).append(line)
         assert bad  # the latin1 lines, counted against the manifest elsewhere
-        assert all(line.isascii() for line in good)
+        # genuine UTF-8 accents on normal lines: the file is UTF-8 with a few broken lines
+        assert any(not line.isascii() for line in good)
+
+
+def test_auto_encoding_reads_the_sample_as_utf8_and_its_latin1_lines_as_broken(sample):
+    landing, manifest = sample
+    for day in days():
+        path = orders_path(landing, day)
+        read = read_landing_csv(
+            path.read_bytes(),
+            source_file=path.name,
+            expected_columns=HEADER_NAMES,
+            encoding="auto",
+        )
+        assert read.encoding == "utf-8"
+        assert read.invalid_encoding_rows == manifest["orders"][day.isoformat()]["latin1"]
+        accented = read.frame["Description"].str.contains("[ÉÔÈ£]", regex=True)
+        assert accented[read.frame["_read_error"].isna()].any()
+
+
+def test_the_sample_saved_whole_as_latin1_reads_whole_under_auto(tmp_path):
+    """As the public CSV is: every accent a latin-1 byte, no UTF-8 at all. (The default
+    catalogue's names once made charset-normalizer rank hp_roman8 first.)"""
+    generate_sample(tmp_path, start="2024-01-01", days=1, rows_per_day=2_000)
+    path = orders_path(tmp_path / "landing", dt.date(2024, 1, 1))
+    utf8 = read_landing_csv(
+        path.read_bytes(), source_file=path.name, expected_columns=HEADER_NAMES
+    ).frame
+    latin1 = (
+        path.read_bytes().decode("utf-8", "surrogateescape").encode("latin-1", "surrogateescape")
+    )
+    read = read_landing_csv(
+        latin1, source_file=path.name, expected_columns=HEADER_NAMES, encoding="auto"
+    )
+    assert read.encoding == "cp1252" and read.invalid_encoding_rows == 0
+    clean = utf8["_read_error"].isna()
+    assert read.frame["Description"][clean].tolist() == utf8["Description"][clean].tolist()
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -97,8 +97,9 @@ def _column_rules(bronze: BronzeRows, column: ColumnSpec, cast: CastColumn) -> d
 
     def describe_unparseable(positions: np.ndarray) -> pd.Series:
         problem = TYPE_PROBLEMS[column.type]
-        if column.format:
-            problem += f" in format '{column.format}'"
+        if column.formats:
+            tried = ", ".join(f"'{fmt}'" for fmt in column.formats)
+            problem += f" in format {tried}" if len(column.formats) == 1 else f" (tried {tried})"
         return _quote(name, bronze.column(name, positions), problem)
 
     def describe_below_minimum(positions: np.ndarray) -> pd.Series:

@@ -7,6 +7,7 @@ values, and rows carry only integer codes until an output is materialized.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ SILVER_DTYPES = {
 # Integers may carry a zero fraction ("17850.0"); 18 significant digits always fit int64.
 INT_PATTERN = r"^[+-]?0*\d{1,18}(\.0+)?$"
 FLOAT_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+# A time followed by an offset or Z: "2024-01-03T08:26:00Z", "... 08:26+01:00", "... 08:26 UTC"
+OFFSET_PATTERN = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)$"
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 
@@ -126,11 +129,48 @@ def _parse_float(text: pd.Series, column: ColumnSpec) -> pd.Series:
     return pd.Series(pd.Float64Dtype().__from_arrow__(finite))
 
 
+def partition_timezone() -> str:
+    """The zone of the daily partitions (ETL_TIMEZONE): silver datetimes are its wall time."""
+    from etl_assets.settings import get_settings
+
+    return get_settings().timezone
+
+
 def _parse_datetime(text: pd.Series, column: ColumnSpec) -> pd.Series:
-    parsed = pd.to_datetime(text, format=column.format or "mixed", errors="coerce")
-    if parsed.dt.tz is not None:  # silver datetimes are naive UTC
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype(DATETIME_DTYPE)
+    """Each value by the first of the column's formats that reads it (pandas' `mixed`
+    without formats), as naive wall time of the partitions' zone: a value with an offset
+    (`Z`, `+01:00`) is converted to it, a naive one is taken in the column's `timezone`
+    (converted from it) or, without one, as already in the partitions' zone."""
+    target = partition_timezone()
+    parsed = np.full(len(text), np.datetime64("NaT"), dtype=DATETIME_DTYPE)
+    has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).to_numpy(bool)
+    for aware in (False, True):
+        pending = (has_offset == aware) & text.notna().to_numpy(bool)
+        for fmt in column.formats or ("mixed",):
+            rows = np.flatnonzero(pending)
+            if not rows.size:
+                break
+            found = _wall_times(text.iloc[rows], fmt, aware, column.timezone, target)
+            ok = ~np.isnat(found)
+            parsed[rows[ok]] = found[ok]
+            pending[rows[ok]] = False
+    return pd.Series(parsed, dtype=DATETIME_DTYPE)
+
+
+def _wall_times(
+    text: pd.Series, fmt: str, aware: bool, naive_zone: str | None, target: str
+) -> np.ndarray:
+    """`text` read with one format, as naive wall time in `target` (NaT where it fails)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # mixed offsets: utc=True below
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=aware)
+    if parsed.dtype == object:  # offsets the pattern did not see, mixed: read them as UTC
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    if parsed.dt.tz is None and naive_zone is not None and naive_zone != target:
+        parsed = parsed.dt.tz_localize(naive_zone, ambiguous="NaT", nonexistent="NaT")
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert(target).dt.tz_localize(None)
+    return parsed.to_numpy(dtype=DATETIME_DTYPE)
 
 
 def _parse_bool(text: pd.Series, column: ColumnSpec) -> pd.Series:

@@ -1,5 +1,5 @@
-"""Derived columns: the declared `derived:` columns (starts_with, in, product) of the clean
-rows, computed on distinct values where they can be."""
+"""Derived columns: the declared `derived:` columns (starts_with, in, product, is_null,
+not_null) of the clean rows, computed on distinct values where they can be."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from etl_assets.sources import SourceSpec
 from etl_assets.transforms.silver.casting import CastColumn
 from etl_assets.transforms.standardise import as_strings
 
-DERIVED_DTYPES = {"starts_with": "boolean", "in": "boolean", "product": "Float64"}
+DERIVED_DTYPES = {
+    "starts_with": "boolean",
+    "in": "boolean",
+    "product": "Float64",
+    "is_null": "boolean",
+    "not_null": "boolean",
+}
 
 
 def _flags_at(
@@ -45,6 +51,13 @@ def derived_columns(
                 return values.isin(members).to_numpy(bool)
 
             columns[derived.name] = _flags_at(casts[derived.column], positions, within)
+        elif derived.kind in ("is_null", "not_null"):
+            wanted = derived.kind == "is_null"  # a silver null: empty, or null as read
+
+            def nullness(values: pd.Series, wanted=wanted) -> np.ndarray:
+                return values.isna().to_numpy(bool) == wanted
+
+            columns[derived.name] = _flags_at(casts[derived.column], positions, nullness)
         elif derived.kind == "product":
             product = clean[derived.factors[0]].astype("Float64")
             for factor in derived.factors[1:]:

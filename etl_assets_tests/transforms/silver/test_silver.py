@@ -224,7 +224,7 @@ def test_datetime_cast_uses_the_declared_format():
     result = cast(
         ["12/1/2010 8:26", " 01/31/2011 23:59 ", "2010-12-01 08:26", "13/1/2010 8:26", ""],
         "datetime",
-        format="%m/%d/%Y %H:%M",
+        formats=("%m/%d/%Y %H:%M",),
     )
     assert listed(result) == [
         pd.Timestamp("2010-12-01 08:26"),
@@ -266,7 +266,8 @@ def test_required_and_minimum_rules_of_a_cast():
         (
             {"InvoiceDate": "2010-12-02 08:26"},
             "unparseable_invoice_date",
-            "InvoiceDate='2010-12-02 08:26' is not a datetime in format '%m/%d/%Y %H:%M'",
+            "InvoiceDate='2010-12-02 08:26' is not a datetime (tried '%m/%d/%Y %H:%M', "
+            "'%Y-%m-%d %H:%M:%S')",
         ),
         ({"InvoiceDate": ""}, "missing_invoice_date", "InvoiceDate='' is required but empty"),
         ({"UnitPrice": "nan"}, "unparseable_unit_price", "UnitPrice='nan' is not a number"),
