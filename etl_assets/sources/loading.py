@@ -18,6 +18,7 @@ from etl_assets.sources.expectation_spec import (
 from etl_assets.sources.hooks import read_hook
 from etl_assets.sources.http_spec import read_http
 from etl_assets.sources.postgres_spec import read_postgres
+from etl_assets.sources.quarantine_spec import read_quarantine
 from etl_assets.sources.reserved_columns import BUILT_IN_REASONS, RESERVED_COLUMNS
 from etl_assets.sources.rule_spec import RuleSpec, read_rules
 from etl_assets.sources.spec import (
@@ -100,7 +101,8 @@ def load_source(file: Path | str) -> SourceSpec:
         "",
         required={"name", "connector", "format", "partitioning", "columns"},
         optional={"description", "owners", "business_key", "derived", "history"}
-        | {"path", "http", "postgres", "ignore_fields", "rules", "silver_hook", "expectations"},
+        | {"path", "http", "postgres", "ignore_fields", "rules", "silver_hook", "expectations"}
+        | {"quarantine"},
     )
     name = reader.identifier(data["name"], "name")
     connector, file_format = _read_connector(reader, data)
@@ -172,6 +174,7 @@ def load_source(file: Path | str) -> SourceSpec:
         rules=rules,
         silver_hook=read_hook(reader, data.get("silver_hook"), file, _taken_reasons(rules)),
         expectations=expectations,
+        max_reject_rate=read_quarantine(reader, data.get("quarantine")),
     )
 
 

@@ -91,6 +91,7 @@ class SourceSpec:
     silver_hook: HookSpec | None = None  # Python for a rule YAML cannot say
     # the `expectations:` section: declared quality rules per layer (see quality/suites.py)
     expectations: SuiteDeclaration = field(default_factory=SuiteDeclaration)
+    max_reject_rate: float = 0.05  # `quarantine.max_rate`: above it, the day's gold is blocked
 
     @property
     def is_daily(self) -> bool:
