@@ -8,6 +8,7 @@ source is daily, the run materializes the (then all undated) assets once.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -381,10 +382,15 @@ def _landed_by_source(settings: Settings, specs: Sequence[SourceSpec]) -> dict[s
 
 
 def _not_landed(landed: dict[str, set[str]], days: list[str]) -> list[str]:
-    """`customers 2024-01-04 .. 2024-01-05 (2 days)`: days of the run a source has no file."""
+    """`customers 2024-01-04 .. 2024-01-05 (2 days)`: days from the run's first to its last
+    on which a source has no file."""
+    span = []
+    if days:
+        first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+        span = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     lines = []
     for source, have in sorted(landed.items()):
-        missing = [day for day in days if day not in have]
+        missing = [day for day in span if day not in have]
         if missing:
             lines.append(f"{source} {day_groups(missing)}")
     return lines
