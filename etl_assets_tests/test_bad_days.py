@@ -18,12 +18,15 @@ from etl_assets_tests.conftest import copy_landing
 SOURCES = Path(__file__).parents[1] / "etl_assets" / "sources"
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
 
+
 @pytest.fixture
 def landing(tmp_path, sample_of) -> Path:
     return copy_landing(sample_of(days=4, rows_per_day=400, seed=5), tmp_path / "data")
 
+
 def orders_file(data: Path, day: str) -> Path:
     return data / "landing" / "orders" / f"orders_{day}.csv"
+
 
 def rewrite(path: Path, change) -> None:
     """Every data line of an orders file passed through `change(row)` (latin-1: lossless);
@@ -34,8 +37,10 @@ def rewrite(path: Path, change) -> None:
     csv.writer(out, lineterminator="\n").writerows([rows[0], *changed])
     path.write_bytes(out.getvalue().encode("latin-1"))
 
+
 def lake(data: Path, layer: str, name: str, day: str) -> Path:
     return data / "lake" / layer / name / f"{day}.parquet"
+
 
 def test_a_day_over_the_reject_rate_blocks_its_gold_only(landing, defs_for, instance):
     defs, settings = defs_for(landing)
@@ -65,6 +70,7 @@ def test_a_day_over_the_reject_rate_blocks_its_gold_only(landing, defs_for, inst
     assert not any("row_accounting" in line for line in summary.check_lines)
     assert "day 2024-01-03 FAILED" in summary.table()
 
+
 def test_an_unreadable_file_fails_its_day_alone(landing, defs_for, instance):
     orders_file(landing, "2024-01-02").write_text("no,orders,here\n1,2,3\n")
     defs, settings = defs_for(landing)
@@ -83,6 +89,7 @@ def test_an_unreadable_file_fails_its_day_alone(landing, defs_for, instance):
     assert not any("row_accounting" in line for line in summary.check_lines)
     assert "day 2024-01-02 FAILED" in summary.table()
 
+
 def test_an_empty_silver_day_from_a_non_empty_bronze_day_fails(landing, defs_for, instance):
     def day_before(row):  # the lines that would be rejected on their file's day left out
         if not row[4].startswith(("1/3/2024 ", "1/4/2024 ")) or not "".join(row).isascii():
@@ -100,6 +107,7 @@ def test_an_empty_silver_day_from_a_non_empty_bronze_day_fails(landing, defs_for
     assert line.startswith("error silver/orders reject_rate 2024-01-04: silver is empty")
     assert not lake(landing, "gold", "daily_sales", "2024-01-04").exists()
     assert lake(landing, "gold", "daily_sales", "2024-01-03").exists()
+
 
 def test_a_new_source_with_fewer_days_runs_on_its_own(landing, tmp_path, defs_for, instance):
     sources = tmp_path / "sources"
@@ -124,6 +132,7 @@ def test_a_new_source_with_fewer_days_runs_on_its_own(landing, tmp_path, defs_fo
     for day in DAYS:
         assert lake(landing, "gold", "daily_sales", day).exists()
         assert lake(landing, "silver", "returns", day).exists() == (day in DAYS[:2])
+
 
 def test_select_runs_one_source_and_what_is_built_from_it(landing, defs_for, instance):
     defs, settings = defs_for(landing)

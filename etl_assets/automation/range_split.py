@@ -110,9 +110,7 @@ def follow_ups(
     daily = set(partitioned)
     assets = frozenset(k for k in planned_assets if k in daily and k not in outcome.materialized)
     checks = frozenset(
-        c
-        for c in planned_checks
-        if c.asset_key in daily and c not in outcome.evaluated
+        c for c in planned_checks if c.asset_key in daily and c not in outcome.evaluated
     )
     if not good or not (assets or checks):
         return []

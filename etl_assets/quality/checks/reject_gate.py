@@ -71,8 +71,7 @@ def gate_check(
         partition=partition,
         passed=not reason,
         severity=ERROR,
-        description=reason
-        or f"{rate * 100:.2f} % rejected{where}, {percent(max_rate)} allowed",
+        description=reason or f"{rate * 100:.2f} % rejected{where}, {percent(max_rate)} allowed",
         metadata={
             "reject_rate": dg.MetadataValue.float(round(rate, 6)),
             "max_rate": dg.MetadataValue.float(max_rate),

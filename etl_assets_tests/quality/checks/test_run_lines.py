@@ -49,30 +49,19 @@ def test_the_gate_line_names_the_rate_the_reasons_and_the_limit():
     ]
 
 
+def day_gate(bronze_rows: int, max_rate: float = 0.05, **counts):
+    figures = {"rows_in": 0, "rejected": 0, "silver_rows": 0, "reasons": {}, **counts}
+    return gate_check("2024-01-01", bronze_rows=bronze_rows, max_rate=max_rate, **figures)
+
+
 def test_the_gate_passes_at_its_limit_and_catches_an_empty_day():
-    at_limit = dict(rows_in=100, rejected=5, silver_rows=95, bronze_rows=100, reasons={})
-    assert gate_check("2024-01-01", **at_limit, max_rate=0.05).passed
-    assert not gate_check("2024-01-01", **at_limit, max_rate=0.04).passed
-    empty = gate_check(
-        "2024-01-01",
-        rows_in=0,
-        rejected=0,
-        silver_rows=0,
-        bronze_rows=40,
-        reasons={},
-        max_rate=0.05,
-    )
+    at_limit = {"rows_in": 100, "rejected": 5, "silver_rows": 95}
+    assert day_gate(100, **at_limit).passed
+    assert not day_gate(100, 0.04, **at_limit).passed
+    empty = day_gate(40)
     assert not empty.passed and "silver is empty although bronze has 40 rows" in empty.description
     # An empty landing file gives an empty silver day: nothing lost, the gate passes.
-    assert gate_check(
-        "2024-01-01",
-        rows_in=0,
-        rejected=0,
-        silver_rows=0,
-        bronze_rows=0,
-        reasons={},
-        max_rate=0.05,
-    ).passed
+    assert day_gate(0).passed
 
 
 def test_days_are_grouped_in_stretches():
