@@ -15,9 +15,9 @@ A failure no day can be blamed for (a gold step, the warehouse) is not split: ev
 the range stays failed. The undated assets that read every day (the whole-history marts)
 are not run again: a blocking failure upstream blocks them, as Dagster would.
 
-`etl-assets run` does this in process (runner.py); runs launched by the daemon (a backfill
-from the UI, `make backfill`) are followed by the `failed_range_days` sensor, which asks
-for the same runs.
+`etl-assets run` does this in process (runner.py). `outcome_of` reads any run's events, so
+a sensor could ask for the same follow-ups after a daemon-launched backfill run; that is
+not built yet (see docs/operations.md).
 """
 
 from __future__ import annotations
