@@ -21,7 +21,7 @@ from dagster._core.storage.tags import (
 )
 
 from etl_assets.automation.jobs import MEDALLION_JOB
-from etl_assets.automation.range_split import follow_ups, outcome_of
+from etl_assets.automation.range_split import Cause, fails_a_day, follow_ups, outcome_of
 from etl_assets.automation.run_plan import plan_runs
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.quality.checks.run_lines import check_lines, day_groups
@@ -58,8 +58,8 @@ class RunSummary:
     layers: dict[str, LayerSummary]
     failed_checks: list[str]
     runs: list[str] = field(default_factory=list)  # every run, the follow-ups included
-    failed_days: dict[str, list[str]] = field(default_factory=dict)  # day -> why
-    check_lines: list[str] = field(default_factory=list)  # failed and warning checks, why
+    failed_days: dict[str, list[Cause]] = field(default_factory=dict)  # day -> why
+    check_lines: list[str] = field(default_factory=list)  # other failed and warning checks
     failures: list[str] = field(default_factory=list)  # failures of no particular day
     not_run: list[str] = field(default_factory=list)  # sources without a file on a day
 
@@ -85,9 +85,11 @@ class RunSummary:
         if len(self.runs) > 1:
             lines.append(f"runs: {', '.join(self.runs)}")
         lines += [f"not landed: {line}" for line in self.not_run]
+        for day, causes in sorted(self.failed_days.items()):  # one line per day and cause
+            lines += [f"FAILED {cause.line(day)}" for cause in causes]
+        if self.failed_days:
+            lines.append("(a failed day's gold is not built; what was published before stays)")
         lines += self.check_lines
-        for day, why in sorted(self.failed_days.items()):
-            lines.append(f"day {day} FAILED (its gold is not built): {'; '.join(why)}")
         lines += [f"FAILED: {why}" for why in self.failures]
         return "\n".join(lines)
 
@@ -245,10 +247,11 @@ def summarise(
     for result in results:
         _add_layers(layers, result, instance)
     outcomes = [outcome_of(result.all_events) for result in results]
-    failed_days: dict[str, list[str]] = {}
+    failed_days: dict[str, list[Cause]] = {}
     for outcome in outcomes:
-        for day, why in outcome.bad_days.items():
-            failed_days.setdefault(day, []).extend(w for w in why if w not in failed_days[day])
+        for day, causes in outcome.bad_days.items():
+            known = failed_days.setdefault(day, [])
+            known += [cause for cause in causes if cause not in known]
     evaluations = [e for result in results for e in result.get_asset_check_evaluations()]
     failures = [why for outcome in outcomes for why in outcome.unattributed]
     return RunSummary(
@@ -268,7 +271,7 @@ def summarise(
         ),
         runs=[result.run_id for result in results],
         failed_days=failed_days,
-        check_lines=check_lines(evaluations),
+        check_lines=check_lines(e for e in evaluations if not fails_a_day(e)),
         failures=failures,
     )
 

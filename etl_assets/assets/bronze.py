@@ -146,7 +146,7 @@ class _DayReader:
 
     def read(self, day: pd.Timestamp | None) -> pd.DataFrame:
         spec = self.spec
-        with stopwatch() as timing, naming_the_day(day):
+        with stopwatch() as timing, naming_the_day(day, f"bronze/{spec.name}"):
             if spec.connector == "http":
                 relative, read, fetched = _read_api(self.connection, spec, day, self.log)
                 self.traffic = {k: self.traffic.get(k, 0) + v for k, v in fetched.items()}

@@ -36,25 +36,27 @@ def failing_bad_landing() -> Iterator[None]:
 
 
 @contextmanager
-def naming_the_day(day: pd.Timestamp | None) -> Iterator[None]:
-    """A failure reading one day carries that day (metadata `partition`), so a range run can
-    fail that day alone and land the others (automation/range_split.py)."""
+def naming_the_day(day: pd.Timestamp | None, asset: str) -> Iterator[None]:
+    """A failure reading one day carries that day and the asset (metadata `partition`,
+    `asset`), so a range run can fail that day alone and land the others
+    (automation/range_split.py)."""
     if day is None:
         yield
         return
     key = day.strftime("%Y-%m-%d")
+    named = {"partition": key, "asset": asset}
     try:
         yield
     except dg.Failure as failure:
         raise dg.Failure(
             description=failure.description,
-            metadata={**failure.metadata, "partition": key},
+            metadata={**failure.metadata, **named},
             allow_retries=failure.allow_retries,
         ) from failure
     except OSError as error:  # unreadable, storage: still retried by the step's RetryPolicy
         raise dg.Failure(
             description=f"cannot read the landing data of {key}: {error}",
-            metadata={"partition": key},
+            metadata=named,
         ) from error
 
 

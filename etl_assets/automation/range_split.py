@@ -27,36 +27,66 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from etl_assets.quality.checks.run_lines import stretches
+from etl_assets.quality.checks.run_lines import reason_of, stretches
 
-# Metadata of a step's dagster.Failure: the partition (day) it could not process.
+# Metadata of a step's dagster.Failure: the partition (day) it could not process, and the
+# asset it was building (`bronze/orders`; the step key when absent).
 FAILED_PARTITION = "partition"
+FAILED_ASSET = "asset"
 SPLIT_OF_TAG = "etl/split_of"  # the run whose good days a follow-up run completes
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a day failed: the asset, and the reason (a check's, or the step's error)."""
+
+    asset: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.asset}: {self.reason}"
+
+    def line(self, day: str) -> str:
+        """`silver/orders 2024-01-03: 100.0 % of 1,912 rows rejected (...), 5 % allowed`"""
+        return f"{self.asset} {day}: {self.reason}"
 
 
 @dataclass
 class RunOutcome:
     """What one run did, day by day."""
 
-    bad_days: dict[str, list[str]] = field(default_factory=dict)  # day -> why
+    bad_days: dict[str, list[Cause]] = field(default_factory=dict)  # day -> why
     unattributed: list[str] = field(default_factory=list)  # failures of no particular day
     materialized: set[dg.AssetKey] = field(default_factory=set)
     evaluated: set[dg.AssetCheckKey] = field(default_factory=set)
 
-    def blame(self, day: str, why: str) -> None:
-        reasons = self.bad_days.setdefault(day, [])
-        if why not in reasons:
-            reasons.append(why)
+    def blame(self, day: str, cause: Cause) -> None:
+        causes = self.bad_days.setdefault(day, [])
+        if cause not in causes:
+            causes.append(cause)
 
 
-def _failure_reason(event: dg.DagsterEvent) -> tuple[str | None, str]:
+def _failure_cause(event: dg.DagsterEvent) -> tuple[str | None, Cause]:
     data = event.step_failure_data
     user = data.user_failure_data if data else None
+    step = event.step_key or "?"
     if user is not None:
         day = user.metadata.get(FAILED_PARTITION)
-        return (day.value if day is not None else None), (user.description or "failed")
+        asset = user.metadata.get(FAILED_ASSET)
+        cause = Cause(asset.value if asset is not None else step, user.description or "failed")
+        return (day.value if day is not None else None), cause
     message = data.error.message.strip() if data and data.error else "failed"
-    return None, message
+    return None, Cause(step, message)
+
+
+def _blocks(check: dg.AssetCheckEvaluation) -> bool:
+    return not check.passed and check.blocking and check.severity == dg.AssetCheckSeverity.ERROR
+
+
+def fails_a_day(check: dg.AssetCheckEvaluation) -> bool:
+    """A failed blocking check of one day: that day's failure (its line says it), not a
+    check line of its own."""
+    return _blocks(check) and bool(check.partition)
 
 
 def outcome_of(events: Iterable[dg.DagsterEvent]) -> RunOutcome:
@@ -68,21 +98,18 @@ def outcome_of(events: Iterable[dg.DagsterEvent]) -> RunOutcome:
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data
             outcome.evaluated.add(check.asset_check_key)
-            blocking = check.blocking and check.severity == dg.AssetCheckSeverity.ERROR
-            if not check.passed and blocking:
-                reason = check.metadata.get("reason")
-                why = f"{check.asset_key.to_user_string()} {check.check_name}"
-                why += f": {reason.value}" if reason is not None else " failed"
+            if _blocks(check):
+                cause = Cause(check.asset_key.to_user_string(), reason_of(check))
                 if check.partition:
-                    outcome.blame(check.partition, why)
+                    outcome.blame(check.partition, cause)
                 else:
-                    outcome.unattributed.append(why)
+                    outcome.unattributed.append(f"{cause.asset} {check.check_name}: {cause.reason}")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            day, why = _failure_reason(event)
+            day, cause = _failure_cause(event)
             if day:
-                outcome.blame(day, f"{event.step_key}: {why}")
-            elif "blocking asset check" not in why:  # those are blamed on their evaluations
-                outcome.unattributed.append(f"{event.step_key}: {why}")
+                outcome.blame(day, cause)
+            elif "blocking asset check" not in cause.reason:  # blamed on their evaluations
+                outcome.unattributed.append(str(cause))
     return outcome
 
 
