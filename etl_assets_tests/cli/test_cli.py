@@ -11,6 +11,7 @@ from etl_assets.cli import build_parser, main
 from etl_assets.connectors.http import reset_breakers
 from etl_assets.sample.api import load_catalogue, make_server, serve_in_thread, url_of
 from etl_assets.settings import get_settings
+from etl_assets_tests.conftest import copy_landing
 from etl_assets_tests.connectors.fault_server import FaultServer, paged
 from etl_assets_tests.test_declared_sources import STATIONS, quake_workspace
 from etl_assets_tests.test_runner import PRODUCTS_YAML, add_stations, last_days, requested_days
@@ -158,3 +159,24 @@ def test_run_refuses_a_day_that_is_not_yyyy_mm_dd(day, capsys):
         build_parser().parse_args(["run", "--from", day])
     assert exited.value.code == 2
     assert f"{day!r} is not a day: use YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_run_exits_1_when_a_day_fails_and_0_when_all_is_well(tmp_path, cli_env, capsys, sample_of):
+    sample = sample_of(days=3, rows_per_day=200, seed=7)
+    range_args = ["--from", "2024-01-01", "--to", "2024-01-03"]
+    good = copy_landing(sample, tmp_path / "good")
+    code, out, err = cli_env(range_args, capsys, ETL_DATA_DIR=str(good))
+    assert code == 0, err + out
+    assert "SUCCESS - 3 days (2024-01-01 .. 2024-01-03)" in out
+    assert "FAILED" not in out
+
+    bad = copy_landing(sample, tmp_path / "bad")
+    (bad / "landing" / "orders" / "orders_2024-01-02.csv").write_text("no,orders,here\n1,2,3\n")
+    code, out, err = cli_env(range_args, capsys, ETL_DATA_DIR=str(bad))
+    assert code == 1, err + out
+    assert "FAILURE - 3 days (2024-01-01 .. 2024-01-03)" in out
+    [line] = [line for line in out.splitlines() if "2024-01-02" in line]
+    assert line.startswith("FAILED bronze/orders 2024-01-02: orders/orders_2024-01-02.csv: ")
+    for day in ("2024-01-01", "2024-01-03"):  # the other days landed
+        assert (bad / "lake" / "gold" / "daily_sales" / f"{day}.parquet").exists()
+    assert not (bad / "lake" / "gold" / "daily_sales" / "2024-01-02.parquet").exists()
