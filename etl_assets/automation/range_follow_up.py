@@ -11,16 +11,19 @@ range run of this code location:
 - it asks for the runs that complete the good days (`range_split.follow_ups`): one run per
   stretch of consecutive good days, of the daily assets and checks the failed run left
   undone, tagged `etl/split_of=<failed run>` and the stretch's partition range;
-- it writes what it decided on the failed run (tags `etl/split`, `etl/failed_days`), which
+- it writes what it decided on the failed run (tags `etl/split`, `etl/follow_ups`,
+  `etl/failed_days`), which
   the UI shows and `etl-assets backfill --wait` prints.
 
-It never loops: a run tagged `etl/split_of` is not split again (a follow-up that fails stays
-failed), the bad days are never in a follow-up (a day that failed on its own is not retried),
-and each follow-up's run key is `<failed run>:<first day>..<last day>`, so the daemon
-launches it once even when the sensor reads the same failure twice. A failure no day can be
-blamed for (a gold step, the warehouse) is not split: the whole range stays failed. Dagster's
-run retries would rerun the whole range, bad day included, and fail again: they are not
-used for this.
+It never loops, and never retries a bad day: a follow-up's days are the failed run's good
+days only, so each split leaves out at least one day (the one blamed), and a range of N days
+is split at most N times. A follow-up that fails on another day of its own (a second
+unreadable file further in the range: bronze stops at the first) is split the same way, so
+every good day still lands. Each follow-up's run key is `<failed run>:<first day>..<last
+day>`: the daemon launches it once even when the sensor reads the same failure twice. A
+failure no day can be blamed for (a gold step, the warehouse) is not split: the range stays
+failed. Dagster's run retries would rerun the whole range, bad day included, and fail again:
+they are not used for this.
 """
 
 from __future__ import annotations
@@ -34,12 +37,16 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from etl_assets.automation.range_split import SPLIT_OF_TAG, RunOutcome, follow_ups, outcome_of
+from etl_assets.automation.range_split import RunOutcome, follow_ups, outcome_of
+from etl_assets.automation.split_tags import (
+    FAILED_DAYS_TAG,
+    FOLLOW_UPS_TAG,
+    SPLIT_OF_TAG,
+    SPLIT_TAG,
+)
 from etl_assets.quality.checks.run_lines import day_groups
 
 FOLLOW_UP_SENSOR = "failed_range_days"
-SPLIT_TAG = "etl/split"  # on a failed range run: what the sensor decided
-FAILED_DAYS_TAG = "etl/failed_days"  # on a failed range run: one line per failed day and cause
 _EVENTS = {
     dg.DagsterEventType.ASSET_MATERIALIZATION,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,
@@ -58,7 +65,9 @@ class Decision:
     @property
     def tags(self) -> dict[str, str]:
         failed = {FAILED_DAYS_TAG: self.failed_days} if self.failed_days else {}
-        return {SPLIT_TAG: self.note, **failed} if self.range_run else {}
+        if not self.range_run:
+            return {}
+        return {SPLIT_TAG: self.note, FOLLOW_UPS_TAG: str(len(self.requests)), **failed}
 
 
 def run_events(instance: dg.DagsterInstance, run_id: str) -> Iterable[dg.DagsterEvent]:
@@ -77,10 +86,6 @@ def _failed_lines(outcome: RunOutcome) -> str:
 def decide(run: dg.DagsterRun, instance: dg.DagsterInstance, graph) -> Decision:
     """The follow-up runs of a failed run (none unless it is a range run that failed on
     some of its days only)."""
-    if SPLIT_OF_TAG in run.tags:
-        return Decision(
-            [], "a follow-up run is not split again: its failed days stay failed", range_run=False
-        )
     first, last = (
         run.tags.get(ASSET_PARTITION_RANGE_START_TAG),
         run.tags.get(ASSET_PARTITION_RANGE_END_TAG),

@@ -15,9 +15,9 @@ A failure no day can be blamed for (a gold step, the warehouse) is not split: ev
 the range stays failed. The undated assets that read every day (the whole-history marts)
 are not run again: a blocking failure upstream blocks them, as Dagster would.
 
-`etl-assets run` does this in process (runner.py). `outcome_of` reads any run's events, so
-a sensor could ask for the same follow-ups after a daemon-launched backfill run; that is
-not built yet (see docs/operations.md).
+`etl-assets run` does this in process (runner.py); after a range run the daemon launched (a
+backfill from the UI, `make backfill`), the `failed_range_days` sensor asks for the same
+follow-ups (range_follow_up.py).
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from etl_assets.automation.split_tags import SPLIT_OF_TAG
 from etl_assets.quality.checks.run_lines import reason_of, stretches
+
+__all__ = ["SPLIT_OF_TAG", "Cause", "RunOutcome", "fails_a_day", "follow_ups", "outcome_of"]
 
 # Metadata of a step's dagster.Failure: the partition (day) it could not process, and the
 # asset it was building (`bronze/orders`; the step key when absent).
 FAILED_PARTITION = "partition"
 FAILED_ASSET = "asset"
-SPLIT_OF_TAG = "etl/split_of"  # the run whose good days a follow-up run completes
 
 
 @dataclass(frozen=True)

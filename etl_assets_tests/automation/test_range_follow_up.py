@@ -1,6 +1,7 @@
 """The `failed_range_days` sensor on a real (SQLite) instance: a range run that failed on an
-unreadable day is followed by runs of its good days only, which land them; a follow-up never
-spawns another; a run that is not a range is left alone."""
+unreadable day is followed by runs of its good days only, which land them; a follow-up
+finding another bad day is split again until no good day is left; a run that is not a
+range is left alone."""
 
 from __future__ import annotations
 
@@ -57,6 +58,23 @@ def _sensor_on(defs, instance, run, result):
     return sensor(context)
 
 
+def _range_of(request):
+    tags = request.tags
+    return tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
+
+
+def _execute(defs, instance, request, tags=None):
+    """What the daemon launches for a request: its subset of the job over its range."""
+    subset = defs.resolve_job_def(MEDALLION_JOB).get_subset(
+        asset_selection=set(request.asset_selection),
+        asset_check_selection=set(request.asset_check_keys),
+    )
+    result = subset.execute_in_process(
+        instance=instance, tags=tags or request.tags, raise_on_error=False
+    )
+    return instance.get_run_by_id(result.run_id), result
+
+
 def _gold(data, day):
     return data / "lake" / "gold" / "daily_sales" / f"{day}.parquet"
 
@@ -69,10 +87,10 @@ def test_a_failed_range_run_is_followed_by_runs_of_its_good_days(bad_range, sqli
     requests = _sensor_on(defs, sqlite_instance, run, result)
 
     graph = defs.resolve_asset_graph()
-    assert [
-        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-        for r in requests
-    ] == [("2024-01-01", "2024-01-02"), ("2024-01-04", "2024-01-04")]
+    assert [_range_of(r) for r in requests] == [
+        ("2024-01-01", "2024-01-02"),
+        ("2024-01-04", "2024-01-04"),
+    ]
     for request in requests:
         assert request.tags[SPLIT_OF_TAG] == run.run_id
         assert request.run_key.startswith(f"{run.run_id}:")
@@ -86,26 +104,42 @@ def test_a_failed_range_run_is_followed_by_runs_of_its_good_days(bad_range, sqli
     assert line.startswith(f"bronze/orders {BAD_DAY}: orders/orders_{BAD_DAY}.csv: ")
 
     # What the daemon launches: the requested subset over the requested range, which lands.
-    job = defs.resolve_job_def(MEDALLION_JOB)
     for request in requests:
-        subset = job.get_subset(
-            asset_selection=set(request.asset_selection),
-            asset_check_selection=set(request.asset_check_keys),
-        )
-        assert subset.execute_in_process(instance=sqlite_instance, tags=request.tags).success
+        assert _execute(defs, sqlite_instance, request)[1].success
     for day in DAYS:
         assert _gold(data, day).exists() == (day != BAD_DAY), day
     bronze = sqlite_instance.get_materialized_partitions(dg.AssetKey(["bronze", "orders"]))
     assert sorted(bronze) == [d for d in DAYS if d != BAD_DAY]
 
 
-def test_a_follow_up_run_never_spawns_another(bad_range, sqlite_instance):
-    data, defs = bad_range
-    tags = {**range_tags(DAYS[0], DAYS[-1]), SPLIT_OF_TAG: "an-earlier-run"}
-    run, result = _failed_run(defs, sqlite_instance, tags)
+def test_a_second_bad_day_found_by_a_follow_up_is_split_off_and_the_splitting_ends(
+    tmp_path, sample_of, defs_for, sqlite_instance
+):
+    data = copy_landing(sample_of(days=5, rows_per_day=200, seed=5), tmp_path / "data")
+    for day in (BAD_DAY, "2024-01-04"):  # bronze stops at the first: the 3rd
+        (data / "landing" / "orders" / f"orders_{day}.csv").write_text("no,orders\n1,2\n")
+    defs, _ = defs_for(data)
+    run, result = _failed_run(defs, sqlite_instance, range_tags("2024-01-01", "2024-01-05"))
+    requests = _sensor_on(defs, sqlite_instance, run, result)
+    ranges = [_range_of(r) for r in requests]
+    assert ranges == [("2024-01-01", "2024-01-02"), ("2024-01-04", "2024-01-05")]
 
-    assert isinstance(_sensor_on(defs, sqlite_instance, run, result), dg.SkipReason)
-    assert SPLIT_TAG not in sqlite_instance.get_run_by_id(run.run_id).tags
+    # The follow-up over the 4th and 5th finds the 4th unreadable: split again, the 5th only.
+    [later] = [r for r in requests if _range_of(r)[0] == "2024-01-04"]
+    follow_run, follow_result = _execute(defs, sqlite_instance, later)
+    assert follow_run.tags[SPLIT_OF_TAG] == run.run_id
+    [again] = _sensor_on(defs, sqlite_instance, follow_run, follow_result)
+    assert _range_of(again) == ("2024-01-05", "2024-01-05")
+    assert again.tags[SPLIT_OF_TAG] == follow_run.run_id
+    assert _execute(defs, sqlite_instance, again)[1].success
+    assert _gold(data, "2024-01-05").exists()
+    assert not _gold(data, "2024-01-04").exists() and not _gold(data, BAD_DAY).exists()
+
+    # A follow-up with no good day left asks for nothing: the splitting ends.
+    single = dict(later.tags, **range_tags("2024-01-04", "2024-01-04"))
+    lone_run, lone_result = _execute(defs, sqlite_instance, later, tags=single)
+    assert isinstance(_sensor_on(defs, sqlite_instance, lone_run, lone_result), dg.SkipReason)
+    assert "no other day left" in sqlite_instance.get_run_by_id(lone_run.run_id).tags[SPLIT_TAG]
 
 
 def test_a_single_day_run_is_not_split(bad_range, sqlite_instance):
