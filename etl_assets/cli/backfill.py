@@ -50,9 +50,9 @@ query Status($id: String!) {
 }
 """
 _FOLLOW_UPS = """
-query FollowUps($runId: String!, $tag: String!) {
+query FollowUps($runId: ID!, $tag: String!, $value: String!) {
   runOrError(runId: $runId) { ... on Run { tags { key value } } }
-  runsOrError(filter: { tags: [{ key: $tag, value: $runId }] }) {
+  runsOrError(filter: { tags: [{ key: $tag, value: $value }] }) {
     ... on Runs { results { runId status tags { key value } } }
   }
 }
@@ -146,7 +146,7 @@ def follow_ups_of(url: str, run_id: str, deadline: float, poll: float = 2.0) -> 
     finished (or at the deadline)."""
     undecided_until = min(deadline, time.monotonic() + DECISION_SECONDS)
     while True:
-        data = _graphql(url, _FOLLOW_UPS, {"runId": run_id, "tag": SPLIT_OF_TAG})
+        data = _graphql(url, _FOLLOW_UPS, {"runId": run_id, "tag": SPLIT_OF_TAG, "value": run_id})
         tags = _tags(data["runOrError"])
         runs = (data["runsOrError"] or {}).get("results", [])
         if SPLIT_TAG not in tags:
