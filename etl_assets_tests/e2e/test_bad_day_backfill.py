@@ -14,18 +14,12 @@ import pytest
 from etl_assets_tests.conftest import copy_landing
 from etl_assets_tests.e2e.conftest import artifacts_dir
 from etl_assets_tests.e2e.dagster_dev import REPO, DagsterDev
+from etl_assets_tests.e2e.test_dagster_dev import DAILY_ASSETS
 
 pytestmark = pytest.mark.e2e
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 BAD_DAY = "2024-01-02"
-DAILY_ASSETS = [
-    "bronze/orders",
-    "bronze/customers",
-    "silver/orders",
-    "silver/orders_quarantine",
-    "gold/daily_sales",
-]
 
 
 @pytest.fixture(scope="module")
