@@ -8,8 +8,10 @@ source is daily, the run materializes the (then all undated) assets once.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -19,7 +21,10 @@ from dagster._core.storage.tags import (
 )
 
 from etl_assets.automation.jobs import MEDALLION_JOB
+from etl_assets.automation.range_split import Cause, fails_a_day, follow_ups, outcome_of
+from etl_assets.automation.run_plan import plan_runs
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.quality.checks.run_lines import check_lines, day_groups
 from etl_assets.settings import Settings
 from etl_assets.sources import SourceSpec, default_sources_dir, load_sources
 
@@ -32,10 +37,6 @@ class CannotRun(RuntimeError):
 
 class NothingToRun(CannotRun):
     """No day to run: nothing landed, no complete day yet, or none in the days asked for."""
-
-
-class DaysMissingFiles(CannotRun):
-    """Days inside the run's range lack the landing file of a daily files source."""
 
 
 @dataclass
@@ -56,6 +57,11 @@ class RunSummary:
     seconds: float
     layers: dict[str, LayerSummary]
     failed_checks: list[str]
+    runs: list[str] = field(default_factory=list)  # every run, the follow-ups included
+    failed_days: dict[str, list[Cause]] = field(default_factory=dict)  # day -> why
+    check_lines: list[str] = field(default_factory=list)  # other failed and warning checks
+    failures: list[str] = field(default_factory=list)  # failures of no particular day
+    not_run: list[str] = field(default_factory=list)  # sources without a file on a day
 
     def table(self) -> str:
         what = (
@@ -76,8 +82,15 @@ class RunSummary:
                 f"{name:<8}{len(layer.assets):>8}{self.days or '-':>12}{layer.rows:>12,}"
                 f"{layer.rejected:>10,}{layer.seconds:>9.1f}{rate:>11,.0f}"
             )
-        if self.failed_checks:
-            lines.append("failed checks: " + ", ".join(self.failed_checks))
+        if len(self.runs) > 1:
+            lines.append(f"runs: {', '.join(self.runs)}")
+        lines += [f"not landed: {line}" for line in self.not_run]
+        for day, causes in sorted(self.failed_days.items()):  # one line per day and cause
+            lines += [f"FAILED {cause.line(day)}" for cause in causes]
+        if self.failed_days:
+            lines.append("(a failed day's gold is not built; what was published before stays)")
+        lines += self.check_lines
+        lines += [f"FAILED: {why}" for why in self.failures]
         return "\n".join(lines)
 
 
@@ -105,14 +118,15 @@ def days_to_run(
     settings: Settings,
     first_day: str | None = None,
     last_day: str | None = None,
+    select: Sequence[str] | None = None,
 ) -> list[str]:
-    """The days `etl-assets run` runs as one range; [] when no asset is partitioned.
+    """The days `etl-assets run` runs; [] when no asset is partitioned.
 
-    A day needs the landing file of every daily files source (without one its bronze
-    fails). Daily HTTP sources fetch any day on demand, so alone they run every day of the
-    partitions: ETL_PARTITIONS_START .. the last complete day in ETL_TIMEZONE. With both
-    kinds, the landed days run and the HTTP sources are fetched for them. `first_day` and
-    `last_day` (YYYY-MM-DD, either may be None) narrow those days.
+    Each daily files source runs the days it has landed (run_plan.py runs every source on
+    its own days), so these are the days any of them has landed. Daily HTTP sources fetch
+    any day on demand, so alone they run every day of the partitions: ETL_PARTITIONS_START ..
+    the last complete day in ETL_TIMEZONE. `first_day` and `last_day` (YYYY-MM-DD, either
+    may be None) narrow those days; `select` (source names) counts only those sources.
     """
     partitions_def = defs.resolve_job_def(MEDALLION_JOB).partitions_def
     if partitions_def is None:
@@ -126,10 +140,15 @@ def days_to_run(
         raise NothingToRun(f"--from {first_day} is after --to {last_day}: swap them.")
     # Keys the partitions definition says exist now: no day before the start, none unfinished.
     existing = partitions_def.get_partition_keys()
-    files = _file_sources(daily_sources(settings))
+    specs = selected_sources(settings, select)
+    daily = [spec for spec in specs if spec.is_daily]
+    if select and not daily:
+        return []  # only undated sources selected: they run once
+    files = _file_sources(daily)
     candidates = existing
-    if files:
-        landed = set(landed_days(settings, files))
+    if files:  # the landed days; daily HTTP sources are fetched for them
+        landing = LandingFiles(base_dir=str(settings.landing_dir))
+        landed = {day for spec in files for day, _ in landing.list_files(spec.path)}
         candidates = [day for day in existing if day in landed]
     if not candidates:
         raise NothingToRun(_no_day_reason(settings, files, existing))
@@ -143,8 +162,21 @@ def days_to_run(
             f"no day to run from {first_day or 'the first'} to {last_day or 'the last'}: the "
             f"runnable days are {_span(candidates)}. Choose --from/--to among them."
         )
-    _refuse_gaps(settings, files, days, existing)
     return days
+
+
+def selected_sources(settings: Settings, select: Sequence[str] | None) -> list[SourceSpec]:
+    """The declared sources, or those named by `--select` (an unknown name is refused)."""
+    specs = load_sources(settings.sources_dir, urls=settings.source_urls)
+    if not select:
+        return list(specs.values())
+    unknown = [name for name in select if name not in specs]
+    if unknown:
+        raise CannotRun(
+            f"--select {', '.join(unknown)}: no such source in {_sources_dir(settings)}; "
+            f"sources: {', '.join(sorted(specs))}."
+        )
+    return [specs[name] for name in select]
 
 
 def _sources_dir(settings: Settings) -> str:
@@ -173,47 +205,10 @@ def _no_day_reason(settings: Settings, files: list[SourceSpec], existing: list[s
         )
     found = "; ".join(f"{path}: {_span(days) if days else 'none'}" for path, days in landed.items())
     return (
-        f"no day has a landing file for every daily source, within the partitions, under "
+        f"no landed day is within the partitions, under "
         f"{settings.landing_dir} ({found}); {bounds} ({_span(existing)}). Land the missing "
         "files, or correct ETL_PARTITIONS_START."
     )
-
-
-def _refuse_gaps(
-    settings: Settings, files: list[SourceSpec], days: list[str], existing: list[str]
-) -> None:
-    """One run covers days[0] .. days[-1]: a day inside without its files would fail it."""
-    chosen = set(days)
-    gaps = [day for day in existing if days[0] <= day <= days[-1] and day not in chosen]
-    if not gaps:
-        return
-    landing = LandingFiles(base_dir=str(settings.landing_dir))
-    missing = [
-        relative
-        for day in gaps
-        for relative in (landing.path_for(spec.path, day) for spec in files)
-        if not landing.exists(relative)
-    ]
-    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-    stretches = _stretches(days, existing)
-    ranges = "; ".join(f"--from {s[0]} --to {s[-1]}" for s in stretches[:3])
-    raise DaysMissingFiles(
-        f"the days {days[0]} .. {days[-1]} run as one range, but {len(gaps)} day(s) inside lack "
-        f"landing files under {settings.landing_dir}: {shown}. Land them, or run the landed "
-        f"stretches one at a time: {ranges}{' ...' if len(stretches) > 3 else ''}."
-    )
-
-
-def _stretches(days: list[str], existing: list[str]) -> list[list[str]]:
-    """`days` cut into runs of consecutive partitions."""
-    position = {day: i for i, day in enumerate(existing)}
-    stretches: list[list[str]] = []
-    for day in days:
-        if stretches and position[day] == position[stretches[-1][-1]] + 1:
-            stretches[-1].append(day)
-        else:
-            stretches.append([day])
-    return stretches
 
 
 def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
@@ -241,12 +236,49 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
 
 
 def summarise(
-    result: dg.ExecuteInProcessResult,
+    results: Sequence[dg.ExecuteInProcessResult],
     instance: dg.DagsterInstance,
     days: list[str],
     seconds: float,
 ) -> RunSummary:
+    """One summary of the runs of `etl-assets run` (one run, unless sources landed different
+    days or a bad day was split off)."""
     layers: dict[str, LayerSummary] = defaultdict(LayerSummary)
+    for result in results:
+        _add_layers(layers, result, instance)
+    outcomes = [outcome_of(result.all_events) for result in results]
+    failed_days: dict[str, list[Cause]] = {}
+    for outcome in outcomes:
+        for day, causes in outcome.bad_days.items():
+            known = failed_days.setdefault(day, [])
+            known += [cause for cause in causes if cause not in known]
+    evaluations = [e for result in results for e in result.get_asset_check_evaluations()]
+    failures = [why for outcome in outcomes for why in outcome.unattributed]
+    return RunSummary(
+        run_id=results[0].run_id,
+        success=all(result.success for result in results),
+        first_day=days[0] if days else "",
+        last_day=days[-1] if days else "",
+        days=len(days),
+        seconds=seconds,
+        layers=dict(layers),
+        failed_checks=list(
+            dict.fromkeys(
+                f"{check.asset_key.to_user_string()}:{check.check_name}"
+                for check in evaluations
+                if not check.passed
+            )
+        ),
+        runs=[result.run_id for result in results],
+        failed_days=failed_days,
+        check_lines=check_lines(e for e in evaluations if not fails_a_day(e)),
+        failures=failures,
+    )
+
+
+def _add_layers(
+    layers: dict[str, LayerSummary], result: dg.ExecuteInProcessResult, instance
+) -> None:
     step_layer: dict[str, str] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
@@ -262,21 +294,6 @@ def summarise(
     for step, seconds_of_step in step_seconds(instance, result.run_id).items():
         if step in step_layer:
             layers[step_layer[step]].seconds += seconds_of_step
-    failed = [
-        f"{check.asset_key.to_user_string()}:{check.check_name}"
-        for check in result.get_asset_check_evaluations()
-        if not check.passed
-    ]
-    return RunSummary(
-        run_id=result.run_id,
-        success=result.success,
-        first_day=days[0] if days else "",
-        last_day=days[-1] if days else "",
-        days=len(days),
-        seconds=seconds,
-        layers=dict(layers),
-        failed_checks=failed,
-    )
 
 
 def run_pipeline(
@@ -286,16 +303,18 @@ def run_pipeline(
     days: list[str] | None = None,
     raise_on_error: bool = False,
     log_level: str = "INFO",
+    select: Sequence[str] | None = None,
 ) -> RunSummary:
-    """One run of the medallion job over `days` (default: `days_to_run`), or once when no
-    asset is partitioned."""
+    """The medallion job over `days` (default: `days_to_run`), each source on the days it has
+    landed (run_plan.py), or once when no asset is partitioned. A range run that fails on
+    some days is followed by runs of the other days (range_split.py), unless
+    `raise_on_error`."""
     if not defs.resolve_asset_graph().get_all_asset_keys():
         raise NothingToRun(
             f"no source is declared in {_sources_dir(settings)}: add a *.yaml declaration "
             "there (docs/add-a-source.md), or point ETL_SOURCES_DIR at the folder holding yours."
         )
     job = defs.resolve_job_def(MEDALLION_JOB)
-    tags: dict[str, str] = {}
     if job.partitions_def is None:
         if days:
             raise NothingToRun(
@@ -304,13 +323,73 @@ def run_pipeline(
             )
         days = []
     else:
-        days = days or days_to_run(defs, settings)
-        tags = {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
+        days = days if days is not None else days_to_run(defs, settings, select=select)
+    selected_sources(settings, select)  # an unknown name is refused
+    specs = selected_sources(settings, None)
+    landed = _landed_by_source(settings, specs)
+    graph = defs.resolve_asset_graph()
+    bronze_of = {dg.AssetKey(["bronze", spec.name]): spec.name for spec in specs}
+    planned = plan_runs(graph, bronze_of, landed, days, select)
+    if not planned:
+        raise NothingToRun(f"nothing to run for {', '.join(select or [])} on the days asked for.")
     started = time.perf_counter()
-    result = job.execute_in_process(
+    results = []
+    queue = [(run.days, run.assets, None) for run in planned]
+    while queue:
+        run_days, assets, checks = queue.pop(0)
+        result = _execute(job, instance, run_days, assets, checks, raise_on_error, log_level)
+        results.append(result)
+        if result.success or not run_days:
+            continue
+        planned_assets = assets if assets is not None else graph.get_all_asset_keys()
+        follow = follow_ups(
+            run_days,
+            outcome_of(result.all_events),
+            planned_assets,
+            [c for c in graph.asset_check_keys if c.asset_key in planned_assets],
+            {k for k in graph.get_all_asset_keys() if graph.get(k).is_partitioned},
+        )
+        queue += [(f.days, f.assets, f.checks) for f in follow]
+    summary = summarise(results, instance, days, time.perf_counter() - started)
+    summary.not_run = _not_landed(landed, days)
+    return summary
+
+
+def _execute(job, instance, days, assets, checks, raise_on_error, log_level):
+    if assets is not None:
+        job = job.get_subset(asset_selection=set(assets), asset_check_selection=checks)
+    tags = (
+        {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
+        if days
+        else {}
+    )
+    return job.execute_in_process(
         instance=instance,
         tags=tags,
         raise_on_error=raise_on_error,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    return summarise(result, instance, days, time.perf_counter() - started)
+
+
+def _landed_by_source(settings: Settings, specs: Sequence[SourceSpec]) -> dict[str, set[str]]:
+    """Per daily files source, the days it has landed (the others have every day)."""
+    landing = LandingFiles(base_dir=str(settings.landing_dir))
+    return {
+        spec.name: {day for day, _ in landing.list_files(spec.path)}
+        for spec in _file_sources([s for s in specs if s.is_daily])
+    }
+
+
+def _not_landed(landed: dict[str, set[str]], days: list[str]) -> list[str]:
+    """`customers 2024-01-04 .. 2024-01-05 (2 days)`: days from the run's first to its last
+    on which a source has no file."""
+    span = []
+    if days:
+        first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+        span = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    lines = []
+    for source, have in sorted(landed.items()):
+        missing = [day for day in span if day not in have]
+        if missing:
+            lines.append(f"{source} {day_groups(missing)}")
+    return lines

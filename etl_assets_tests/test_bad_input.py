@@ -99,7 +99,10 @@ def test_undecodable_and_unparseable_rows_are_quarantined(data_dir, defs_for, in
         ],
         raise_on_error=False,
     )
-    assert result.success, failure_text(result)
+    # Two of three rows rejected: over the 5 % gate, which fails the day once it is written.
+    gate = [e for e in result.get_asset_check_evaluations() if e.check_name == "reject_rate"]
+    assert [e.passed for e in gate] == [False], failure_text(result)
+    assert "66.7 % of 3 rows rejected" in gate[0].description
     lake = data_dir / "lake" / "silver"
     silver = pd.read_parquet(lake / "orders" / "2024-01-02.parquet")
     quarantine = pd.read_parquet(lake / "orders_quarantine" / "2024-01-02.parquet")

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from etl_assets.automation.jobs import MEDALLION_JOB
-from etl_assets.runner import DaysMissingFiles, NothingToRun, days_to_run, run_pipeline
+from etl_assets.runner import NothingToRun, days_to_run, run_pipeline
 from etl_assets_tests.connectors.fault_server import FaultServer, paged
 from etl_assets_tests.test_declared_sources import HTTP_YAML, QUAKE_DAYS, STATIONS, quake_workspace
 
@@ -97,18 +97,17 @@ def test_files_and_http_daily_sources_run_the_landed_days(
     assert (data / "lake" / "silver" / "stations" / "2024-03-02.parquet").exists()
 
 
-def test_a_day_without_its_file_inside_the_range_is_refused(tmp_path, defs_for):
+def test_a_day_without_its_file_inside_the_range_runs_the_others(tmp_path, defs_for, instance):
     sources, data = quake_workspace(tmp_path, with_hook=False)
     (data / "landing" / "quakes" / "quakes_2024-03-02.csv").unlink()
     defs, settings = defs_for(data, ETL_SOURCES_DIR=str(sources))
-    with pytest.raises(DaysMissingFiles) as refused:
-        days_to_run(defs, settings)
-    message = str(refused.value)
-    assert "quakes/quakes_2024-03-02.csv" in message
-    assert str(data / "landing") in message
-    assert "--from 2024-03-01 --to 2024-03-01; --from 2024-03-03 --to 2024-03-03" in message
-    # A range on one side of the gap runs.
-    assert days_to_run(defs, settings, first_day="2024-03-02") == ["2024-03-03"]
+    assert days_to_run(defs, settings) == ["2024-03-01", "2024-03-03"]
+    summary = run_pipeline(defs, settings, instance)
+    assert summary.success, summary.table()
+    assert len(summary.runs) == 2  # one range each side of the gap
+    assert summary.not_run == ["quakes 2024-03-02"]
+    assert not (data / "lake" / "bronze" / "quakes" / "2024-03-02.parquet").exists()
+    assert (data / "lake" / "bronze" / "quakes" / "2024-03-03.parquet").exists()
 
 
 def test_ranges_narrow_the_days_and_bad_ones_say_why(tmp_path, defs_for):

@@ -14,6 +14,7 @@ from etl_assets.assets.bronze_reading import (
     declared_env,
     failing_bad_landing,
     frame_batch,
+    naming_the_day,
     read_records,
 )
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
@@ -147,7 +148,7 @@ class _DayReader:
 
     def read(self, day: pd.Timestamp | None) -> pd.DataFrame:
         spec = self.spec
-        with stopwatch() as timing:
+        with stopwatch() as timing, naming_the_day(day, f"bronze/{spec.name}"):
             if spec.connector == "http":
                 relative, read, fetched = _read_api(self.connection, spec, day, self.log)
                 self.traffic = {k: self.traffic.get(k, 0) + v for k, v in fetched.items()}

@@ -35,6 +35,31 @@ def failing_bad_landing() -> Iterator[None]:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
+@contextmanager
+def naming_the_day(day: pd.Timestamp | None, asset: str) -> Iterator[None]:
+    """A failure reading one day carries that day and the asset (metadata `partition`,
+    `asset`), so a range run can fail that day alone and land the others
+    (automation/range_split.py)."""
+    if day is None:
+        yield
+        return
+    key = day.strftime("%Y-%m-%d")
+    named = {"partition": key, "asset": asset}
+    try:
+        yield
+    except dg.Failure as failure:
+        raise dg.Failure(
+            description=failure.description,
+            metadata={**failure.metadata, **named},
+            allow_retries=failure.allow_retries,
+        ) from failure
+    except OSError as error:  # unreadable, storage: still retried by the step's RetryPolicy
+        raise dg.Failure(
+            description=f"cannot read the landing data of {key}: {error}",
+            metadata=named,
+        ) from error
+
+
 def read_records(
     spec: SourceSpec,
     pages: Sequence[Sequence[object]],

@@ -29,8 +29,10 @@ from etl_assets.assets.silver_outputs import (
 )
 from etl_assets.connectors.pii_key import PiiKey
 from etl_assets.io.daily_frames import LakePartitions
+from etl_assets.quality.checks import reject_gate
 from etl_assets.quality.checks.accounting import accounting_events
 from etl_assets.quality.checks.frame_types import dataframe_type
+from etl_assets.quality.checks.partition_results import check_result
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook
@@ -111,6 +113,9 @@ def build_silver_assets(
                 description="bronze rows = silver rows + quarantined rows + duplicates removed",
                 partitions_def=partitions_def if daily_rows else None,  # one verdict per day
             ),
+            reject_gate.check_spec(
+                silver_key(spec), spec.max_reject_rate, partitions_def if daily_rows else None
+            ),
             *warn_rule_specs(spec),
         ],
     )
@@ -146,6 +151,8 @@ def build_silver_assets(
         yield from accounting_events(
             context, silver_key(spec), bronze, result, day_column=None, days=None
         )
+        gate = reject_gate.whole_source_gate(result, len(clean), spec.max_reject_rate)
+        yield check_result(silver_key(spec), gate)
         if outcome.warnings:
             yield warn_rule_result(spec, outcome.warnings)
 

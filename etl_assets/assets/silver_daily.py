@@ -24,6 +24,7 @@ from etl_assets.assets.silver_outputs import (
 )
 from etl_assets.io.daily_frames import GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.io.read_ahead import ReadAhead
+from etl_assets.quality.checks import reject_gate
 from etl_assets.quality.checks.accounting import CHECK_NAME, account_days, accounting_check
 from etl_assets.quality.checks.partition_results import check_events
 from etl_assets.sources import SourceSpec
@@ -150,10 +151,21 @@ def silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key
     yield dg.Output(
         DailyFrames(keys, cleaner.clean, summary=summary, groups=groups), output_name="silver"
     )
-    yield quarantine_output(cleaner.combined(), {})  # its figures are each day's (above)
+    result = cleaner.combined()
+    yield quarantine_output(result, {})  # its figures are each day's (above)
     checks = [
         accounting_check(cleaner.accounts[day], key) for day, key in zip(days, keys, strict=True)
     ]
-    yield from check_events(context, silver_key(spec), checks, blocking={CHECK_NAME: True})
+    checks += reject_gate.gate_checks(
+        cleaner.accounts,
+        result.quarantine,
+        day_column=spec.partition_column,
+        days=days,
+        keys=keys,
+        bronze_rows=bronze.row_counts(),
+        max_rate=spec.max_reject_rate,
+    )
+    blocking = {CHECK_NAME: True, reject_gate.CHECK_NAME: True}
+    yield from check_events(context, silver_key(spec), checks, blocking=blocking)
     if cleaner.warnings:
         yield warn_rule_result(spec, cleaner.warnings)

@@ -7,10 +7,12 @@
 | sensor: landing files, new or changed by checksum | `landing_files` | stopped / running |
 | sensor: automation conditions (silver and gold) | `medallion_automation` | stopped / running |
 | sensor: run failures to the log and the webhook | `run_failure_alert` | running / running |
+| sensor: a failed range run's good days run again | `failed_range_days` | running / running |
 
 Locally nothing runs by itself until an operator switches it on (in the UI, or
 `dagster schedule start` / `dagster sensor start`); in prod everything starts running.
-Failure alerts are on everywhere: a failure nobody hears of helps no one.
+Failure alerts are on everywhere: a failure nobody hears of helps no one. So is
+`failed_range_days`: it only completes a range someone launched (range_follow_up.py).
 
 Without a daily source (only undated sources: a catalogue, a Postgres table) the job is
 unpartitioned and `medallion_daily` runs every asset at 02:00; without a source read
@@ -28,6 +30,7 @@ from etl_assets.automation.alerts import build_failure_alert_sensor
 from etl_assets.automation.conditions import build_automation_sensor, with_automation_conditions
 from etl_assets.automation.executors import build_executor, with_backfill_policies
 from etl_assets.automation.jobs import medallion_job
+from etl_assets.automation.range_follow_up import build_follow_up_sensor
 from etl_assets.automation.schedules import build_daily_schedule
 from etl_assets.automation.sensors import build_landing_sensor, watched_sources
 from etl_assets.settings import Settings
@@ -93,6 +96,7 @@ def build_automation(
             *landing_sensor,
             build_automation_sensor(sensor_status),
             build_failure_alert_sensor(dg.DefaultSensorStatus.RUNNING),
+            *([build_follow_up_sensor(job, dg.DefaultSensorStatus.RUNNING)] if partitioned else []),
         ],
         executor=build_executor(settings),
         settings=settings,

@@ -8,6 +8,11 @@ UI's "Materialize" with a partition range, so the daemon runs it: the daily asse
 whole range in a single run (their backfill policy is single-run; one run per day would
 load the code and the quality suites once per day), and the undated assets once. `--assets`
 narrows it to some asset keys, e.g. `--assets bronze/orders silver/orders`.
+
+With `--wait`, a range run that failed on some days is followed until the
+`failed_range_days` sensor has run its good days (automation/range_follow_up.py): the
+command prints one line per failed day and cause, and the follow-up runs, and exits 1 when
+a day failed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ import argparse
 import datetime as dt
 import sys
 import time
+
+from etl_assets.automation.split_tags import (
+    FAILED_DAYS_TAG,
+    FOLLOW_UPS_TAG,
+    SPLIT_OF_TAG,
+    SPLIT_TAG,
+)
 
 _NODES = "{ assetNodes { assetKey { path } isPartitioned } }"
 _LAUNCH = """
@@ -32,12 +44,32 @@ mutation Launch($params: LaunchBackfillParams!) {
 _STATUS = """
 query Status($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
-    ... on PartitionBackfill { status runs(limit: 100) { runId status } }
+    ... on PartitionBackfill { status runs(limit: 100) { runId status tags { key value } } }
     ... on PythonError { message }
   }
 }
 """
+_FOLLOW_UPS = """
+query FollowUps($runId: ID!, $tag: String!, $value: String!) {
+  runOrError(runId: $runId) { ... on Run { tags { key value } } }
+  runsOrError(filter: { tags: [{ key: $tag, value: $value }] }) {
+    ... on Runs { results { runId status tags { key value } } }
+  }
+}
+"""
+RUN_FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+DECISION_SECONDS = 120  # how long --wait waits for the failed_range_days sensor's decision
 FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
+
+
+_RANGE_START = "dagster/asset_partition_range_start"
+_RANGE_END = "dagster/asset_partition_range_end"
+
+
+_NO_DECISION = (
+    "no decision from the failed_range_days sensor: is it running? "
+    "(`dagster sensor start failed_range_days`, or the UI's Sensors page)"
+)
 
 
 class BackfillError(RuntimeError):
@@ -104,6 +136,31 @@ def wait_for_backfill(url: str, backfill_id: str, timeout: float, poll: float = 
         time.sleep(poll)
 
 
+def _tags(run: dict) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in run.get("tags") or []}
+
+
+def follow_ups_of(url: str, run_id: str, deadline: float, poll: float = 2.0) -> tuple[dict, list]:
+    """A failed range run's tags once the `failed_range_days` sensor has decided (it ticks
+    every 10 s; given up after DECISION_SECONDS), and its follow-up runs once they have
+    finished (or at the deadline)."""
+    undecided_until = min(deadline, time.monotonic() + DECISION_SECONDS)
+    while True:
+        data = _graphql(url, _FOLLOW_UPS, {"runId": run_id, "tag": SPLIT_OF_TAG, "value": run_id})
+        tags = _tags(data["runOrError"])
+        runs = (data["runsOrError"] or {}).get("results", [])
+        if SPLIT_TAG not in tags:
+            if time.monotonic() > undecided_until:
+                return tags, runs
+        elif len(runs) >= int(tags.get(FOLLOW_UPS_TAG, "0")) and all(
+            r["status"] in RUN_FINISHED for r in runs
+        ):
+            return tags, runs
+        if time.monotonic() > deadline:
+            return tags, runs
+        time.sleep(poll)
+
+
 def _day(text: str) -> str:
     try:
         return dt.date.fromisoformat(text).isoformat()
@@ -143,6 +200,37 @@ def _backfill(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 2
     runs = status.get("runs", [])
     print(f"backfill {backfill_id}: {status.get('status', 'UNKNOWN')}, {len(runs)} run(s)")
+    deadline = time.monotonic() + args.timeout
+    try:
+        failed_days = _print_follow_ups(url, runs, deadline)
+    except BackfillError as error:
+        print(f"backfill: {error}", file=sys.stderr)
+        return 2
+    ok = status.get("status") in ("COMPLETED", "COMPLETED_SUCCESS") and not failed_days
+    return 0 if ok else 1
+
+
+def _print_follow_ups(url: str, runs: list[dict], deadline: float, indent: str = "  ") -> bool:
+    """Prints the runs; under each failed range run, the sensor's decision, one line per
+    failed day and cause, and its follow-up runs (themselves split when they fail). True
+    when a day failed."""
+    failed = False
     for run in runs:
-        print(f"  {run['runId']}  {run['status']}")
-    return 0 if status.get("status") in ("COMPLETED", "COMPLETED_SUCCESS") else 1
+        print(f"{indent}{run['runId']}  {run['status']}{_follow_up_days(run)}")
+        if run["status"] != "FAILURE" or not _tags(run).get(_RANGE_START):
+            failed = failed or run["status"] != "SUCCESS"
+            continue
+        tags, follow = follow_ups_of(url, run["runId"], deadline)
+        print(f"{indent}  {tags.get(SPLIT_TAG, _NO_DECISION)}")
+        lines = [line for line in tags.get(FAILED_DAYS_TAG, "").splitlines() if line]
+        print("".join(f"{indent}  FAILED {line}\n" for line in lines), end="")
+        failed = True
+        _print_follow_ups(url, follow, deadline, indent + "  ")
+    return failed
+
+
+def _follow_up_days(run: dict) -> str:
+    tags = _tags(run)
+    if SPLIT_OF_TAG not in tags:
+        return ""
+    return f"  (follow-up, {tags.get(_RANGE_START)} .. {tags.get(_RANGE_END)})"

@@ -36,6 +36,12 @@ def register(commands) -> None:
         help="only days up to this one, YYYY-MM-DD",
     )
     run.add_argument(
+        "--select",
+        type=_sources,
+        metavar="SOURCE[,SOURCE...]",
+        help="only these sources and what is built from them (default: every source)",
+    )
+    run.add_argument(
         "--log-level",
         default="WARNING",
         help="Dagster console log level (DEBUG, INFO, WARNING, ERROR)",
@@ -63,6 +69,13 @@ def _day(text: str) -> str:
     return text
 
 
+def _sources(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one source, e.g. --select orders")
+    return names
+
+
 def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -77,11 +90,17 @@ def _run(args: argparse.Namespace) -> int:
         settings = get_settings()
         # Built from this process's settings, not the code location's import-time ones.
         defs = build_definitions(settings)
-        days = days_to_run(defs, settings, args.first_day, args.last_day)
+        days = days_to_run(defs, settings, args.first_day, args.last_day, select=args.select)
     except (CannotRun, SettingsError, SourceDeclarationError) as exc:
         print(f"etl-assets run: {exc}", file=sys.stderr)
         return 2
     with dg.DagsterInstance.from_config(str(instance_home())) as instance:
-        summary = run_pipeline(defs, settings, instance, days=days, log_level=args.log_level)
+        try:
+            summary = run_pipeline(
+                defs, settings, instance, days=days, log_level=args.log_level, select=args.select
+            )
+        except CannotRun as exc:
+            print(f"etl-assets run: {exc}", file=sys.stderr)
+            return 2
     print(summary.table())
     return 0 if summary.success else 1

@@ -18,6 +18,7 @@ from etl_assets.sources.expectation_spec import (
 from etl_assets.sources.hooks import read_hook
 from etl_assets.sources.http_spec import read_http
 from etl_assets.sources.postgres_spec import read_postgres
+from etl_assets.sources.quarantine_spec import read_quarantine
 from etl_assets.sources.reading_spec import (
     check_spellings,
     read_aliases,
@@ -109,7 +110,7 @@ def load_source(file: Path | str) -> SourceSpec:
         required={"name", "connector", "format", "partitioning", "columns"},
         optional={"description", "owners", "business_key", "derived", "history"}
         | {"path", "http", "postgres", "ignore_fields", "rules", "silver_hook", "expectations"}
-        | {"encoding", "delimiter"},
+        | {"encoding", "delimiter", "quarantine"},
     )
     name = reader.identifier(data["name"], "name")
     connector, file_format = _read_connector(reader, data)
@@ -183,6 +184,7 @@ def load_source(file: Path | str) -> SourceSpec:
         expectations=expectations,
         encoding=read_encoding(reader, data.get("encoding")),
         delimiter=read_delimiter(reader, data.get("delimiter")),
+        max_reject_rate=read_quarantine(reader, data.get("quarantine")),
     )
 
 

@@ -95,6 +95,7 @@ class SourceSpec:
     expectations: SuiteDeclaration = field(default_factory=SuiteDeclaration)
     encoding: str = "utf-8"  # files: a codec name or "auto"; a byte-order mark decides
     delimiter: str = ","  # CSV: one character or "auto"
+    max_reject_rate: float = 0.05  # `quarantine.max_rate`: above it, the day's gold is blocked
 
     @property
     def is_daily(self) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from etl_assets.automation.alerts import FAILURE_SENSOR
 from etl_assets.automation.conditions import AUTOMATION_SENSOR
 from etl_assets.automation.jobs import MEDALLION_JOB
+from etl_assets.automation.range_follow_up import FOLLOW_UP_SENSOR
 from etl_assets.automation.schedules import DAILY_SCHEDULE
 from etl_assets.automation.sensors import LANDING_SENSOR
 from etl_assets_tests.automation.conftest import evaluate_sensor, execute
@@ -58,6 +59,7 @@ def test_nothing_runs_by_itself_locally_but_alerts(data_dir, defs_for):
         LANDING_SENSOR: dg.DefaultSensorStatus.STOPPED,
         AUTOMATION_SENSOR: dg.DefaultSensorStatus.STOPPED,
         FAILURE_SENSOR: dg.DefaultSensorStatus.RUNNING,
+        FOLLOW_UP_SENSOR: dg.DefaultSensorStatus.RUNNING,  # completes a range someone launched
     }
 
 
@@ -77,7 +79,7 @@ def test_landing_sensor_interval_is_configurable(data_dir, defs_for):
     assert defs.resolve_sensor_def(LANDING_SENSOR).minimum_interval_seconds == 5
 
 
-SENSORS = (LANDING_SENSOR, AUTOMATION_SENSOR, FAILURE_SENSOR)
+SENSORS = (LANDING_SENSOR, AUTOMATION_SENSOR, FAILURE_SENSOR, FOLLOW_UP_SENSOR)
 
 
 def sources_folder(tmp_path: Path, *declarations: tuple[str, str]) -> Path:
@@ -121,7 +123,7 @@ def test_no_landing_sensor_when_no_source_lands_as_files(data_dir, defs_for, tmp
     defs, _ = defs_for(data_dir, ETL_SOURCES_DIR=str(sources))
     dg.Definitions.validate_loadable(defs)
     sensors = {sensor.name for sensor in defs.get_repository_def().sensor_defs}
-    assert sensors == {AUTOMATION_SENSOR, FAILURE_SENSOR}
+    assert sensors == {AUTOMATION_SENSOR, FAILURE_SENSOR, FOLLOW_UP_SENSOR}
     partitions = defs.resolve_job_def(MEDALLION_JOB).partitions_def
     assert partitions is not None  # a daily HTTP source: yesterday's partition at 02:00
     context = dg.build_schedule_context(

@@ -12,6 +12,7 @@ from etl_assets.cli import build_parser, main
 from etl_assets.connectors.http import reset_breakers
 from etl_assets.sample.api import load_catalogue, make_server, serve_in_thread, url_of
 from etl_assets.settings import get_settings, load_settings, yesterday_in
+from etl_assets_tests.conftest import copy_landing
 from etl_assets_tests.connectors.fault_server import FaultServer, paged
 from etl_assets_tests.test_declared_sources import STATIONS, quake_workspace
 from etl_assets_tests.test_runner import PRODUCTS_YAML, add_stations, last_days, requested_days
@@ -114,12 +115,12 @@ def test_run_fetches_every_complete_day_of_a_daily_http_source(tmp_path, cli_env
         assert code == 2 and f"the runnable days are {days[0]} .. {days[1]}" in err
 
 
-def test_run_refuses_a_range_with_a_missing_file_naming_it(tmp_path, cli_env, capsys):
+def test_run_lands_the_days_around_a_missing_file_naming_it(tmp_path, cli_env, capsys):
     sources, data = quake_workspace(tmp_path, with_hook=False)
     (data / "landing" / "quakes" / "quakes_2024-03-02.csv").unlink()
     code, out, err = cli_env([], capsys, ETL_SOURCES_DIR=str(sources), ETL_DATA_DIR=str(data))
-    assert code == 2 and out == ""
-    assert "quakes/quakes_2024-03-02.csv" in err and "--from 2024-03-03 --to 2024-03-03" in err
+    assert code == 0, err
+    assert "not landed: quakes 2024-03-02" in out
     code, out, err = cli_env(["--first-day", "2024-03-03"], capsys)  # the old spelling
     assert code == 0, err
     assert "SUCCESS - 1 day (2024-03-03 .. 2024-03-03)" in out
@@ -173,3 +174,24 @@ def test_run_refuses_a_day_that_is_not_yyyy_mm_dd(day, capsys):
         build_parser().parse_args(["run", "--from", day])
     assert exited.value.code == 2
     assert f"{day!r} is not a day: use YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_run_exits_1_when_a_day_fails_and_0_when_all_is_well(tmp_path, cli_env, capsys, sample_of):
+    sample = sample_of(days=3, rows_per_day=200, seed=7)
+    range_args = ["--from", "2024-01-01", "--to", "2024-01-03"]
+    good = copy_landing(sample, tmp_path / "good")
+    code, out, err = cli_env(range_args, capsys, ETL_DATA_DIR=str(good))
+    assert code == 0, err + out
+    assert "SUCCESS - 3 days (2024-01-01 .. 2024-01-03)" in out
+    assert "FAILED" not in out
+
+    bad = copy_landing(sample, tmp_path / "bad")
+    (bad / "landing" / "orders" / "orders_2024-01-02.csv").write_text("no,orders,here\n1,2,3\n")
+    code, out, err = cli_env(range_args, capsys, ETL_DATA_DIR=str(bad))
+    assert code == 1, err + out
+    assert "FAILURE - 3 days (2024-01-01 .. 2024-01-03)" in out
+    [line] = [line for line in out.splitlines() if "2024-01-02" in line]
+    assert line.startswith("FAILED bronze/orders 2024-01-02: orders/orders_2024-01-02.csv: ")
+    for day in ("2024-01-01", "2024-01-03"):  # the other days landed
+        assert (bad / "lake" / "gold" / "daily_sales" / f"{day}.parquet").exists()
+    assert not (bad / "lake" / "gold" / "daily_sales" / "2024-01-02.parquet").exists()

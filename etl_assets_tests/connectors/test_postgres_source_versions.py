@@ -37,6 +37,7 @@ columns:
   - {{name: plan, as: plan, type: string}}
   - {{name: updated_at, as: updated_at, type: datetime, required: true}}
 business_key: [account_id]
+quarantine: {{max_rate: 1}}  # a handful of rows, conflicts rejected on purpose
 """
 
 

@@ -14,6 +14,7 @@ from etl_assets.quality.checks.partition_results import (
     ERROR,
     PartitionCheck,
     check_events,
+    check_result,
     run_partition_keys,
 )
 
@@ -141,15 +142,7 @@ def accounting_check(accounting: Accounting, partition: str | None) -> Partition
 
 
 def accounting_check_result(asset_key: dg.AssetKey, accounting: Accounting) -> dg.AssetCheckResult:
-    check = accounting_check(accounting, None)
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=check.check_name,
-        passed=check.passed,
-        severity=check.severity,
-        description=check.description,
-        metadata=check.metadata,
-    )
+    return check_result(asset_key, accounting_check(accounting, None))
 
 
 def accounting_events(

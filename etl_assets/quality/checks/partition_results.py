@@ -39,6 +39,18 @@ class PartitionCheck:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def check_result(asset_key: dg.AssetKey, check: PartitionCheck) -> dg.AssetCheckResult:
+    """An unpartitioned verdict as the step's `AssetCheckResult`."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check.check_name,
+        passed=check.passed,
+        severity=check.severity,
+        description=check.description,
+        metadata=check.metadata,
+    )
+
+
 def run_partition_keys(context, partitioned: bool) -> list[str | None]:
     """The partitions this step covers: one key, a range, or [None] when unpartitioned."""
     if not partitioned:

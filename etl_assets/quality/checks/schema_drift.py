@@ -67,6 +67,7 @@ def landing_column_checks(
                     "unexpected_columns": dg.MetadataValue.json(unexpected),
                     "missing_columns": dg.MetadataValue.json(missing),
                     "rows": rows,
+                    **({"reason": "; ".join(problems)} if problems else {}),
                 },
             )
         )
