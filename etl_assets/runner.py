@@ -20,6 +20,7 @@ from dagster._core.storage.tags import (
 
 from etl_assets.automation.jobs import MEDALLION_JOB
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.instance_guard import process_tags
 from etl_assets.settings import Settings
 from etl_assets.sources import SourceSpec, default_sources_dir, load_sources
 
@@ -297,7 +298,7 @@ def run_pipeline(
             "there (docs/add-a-source.md), or point ETL_SOURCES_DIR at the folder holding yours."
         )
     job = defs.resolve_job_def(MEDALLION_JOB)
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = process_tags()  # lets the next run tell if this process died
     if job.partitions_def is None:
         if days:
             raise NothingToRun(
@@ -307,7 +308,7 @@ def run_pipeline(
         days = []
     else:
         days = days or days_to_run(defs, settings)
-        tags = {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
+        tags |= {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,

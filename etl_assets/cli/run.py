@@ -64,9 +64,8 @@ def _day(text: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
     from etl_assets.definitions import build_definitions
+    from etl_assets.instance_guard import LandingNotReady, RunConflict, guarded_run
     from etl_assets.runner import CannotRun, days_to_run, run_pipeline
     from etl_assets.settings import SettingsError, get_settings
     from etl_assets.sources import SourceDeclarationError
@@ -79,7 +78,17 @@ def _run(args: argparse.Namespace) -> int:
     except (CannotRun, SettingsError, SourceDeclarationError) as exc:
         print(f"etl-assets run: {exc}", file=sys.stderr)
         return 2
-    with dg.DagsterInstance.from_config(str(instance_home())) as instance:
-        summary = run_pipeline(defs, settings, instance, days=days, log_level=args.log_level)
+    try:  # one headless run at a time, dead runs failed, lake commits recovered
+        summary = guarded_run(
+            instance_home(),
+            settings,
+            days,
+            lambda instance: run_pipeline(
+                defs, settings, instance, days=days, log_level=args.log_level
+            ),
+        )
+    except (RunConflict, LandingNotReady) as exc:
+        print(f"etl-assets run: {exc}", file=sys.stderr)
+        return 2
     print(summary.table())
     return 0 if summary.success else 1
