@@ -157,7 +157,8 @@ def _launched_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
         run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20
     ).records
     for record in records:
-        match = _PID_EVENT.search(record.event_log_entry.user_message or "")
+        event = record.event_log_entry.dagster_event
+        match = _PID_EVENT.search((event.message if event else None) or "")
         if match:
             return int(match.group(1))
     return None

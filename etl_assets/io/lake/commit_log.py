@@ -173,23 +173,37 @@ def recover_if_needed(files: AssetFiles) -> bool:
 
 
 def recover_lake(base_path: str) -> list[str]:
-    """Roll back every interrupted commit below a local lake; the assets' journals found.
-    Writers in progress hold their lock, so this waits for them rather than undo them."""
+    """Roll back every interrupted commit below a local lake and remove what crashed
+    writers staged; the assets rolled back. Each asset is recovered under its lock, so a
+    write in progress is waited for, never undone."""
     rolled_back = []
-    if not os.path.isdir(base_path):
-        return rolled_back
+    for files in _assets_to_recover(base_path):
+        with FileLock(files.lock_path):
+            if recover(files):
+                rolled_back.append(f"{os.path.relpath(files.directory, base_path)}/{files.name}")
+    return rolled_back
+
+
+def _assets_to_recover(base_path: str) -> list[AssetFiles]:
+    found: dict[tuple[str, str], AssetFiles] = {}
     for directory, folders, names in os.walk(base_path):
         if LOCKS_DIR in folders:
             folders.remove(LOCKS_DIR)
         for name in names:
-            if not name.endswith(JOURNAL_SUFFIX) or not name.startswith("."):
+            if not name.startswith("."):
                 continue
-            stem = name[1:].removesuffix(JOURNAL_SUFFIX)
-            files = AssetFiles(base_path, directory, stem, owns_directory=stem == "asset")
-            with FileLock(files.lock_path):
-                if recover(files):
-                    rolled_back.append(os.path.relpath(directory, base_path) + "/" + stem)
-    return rolled_back
+            if name.endswith(JOURNAL_SUFFIX):
+                stem = name[1:].removesuffix(JOURNAL_SUFFIX)
+            elif name.endswith((STAGED_SUFFIX, BACKUP_SUFFIX)):
+                stem = name[1:].split(".", 1)[0]
+            else:
+                continue
+            files = AssetFiles(base_path, directory, "asset", owns_directory=True)
+            if stem != "asset" and not os.path.exists(files.lock_path):
+                # An unpartitioned asset's leftover: `.<asset>.parquet.<id>.tmp`.
+                files = AssetFiles(base_path, directory, stem, owns_directory=False)
+            found[(files.directory, files.name)] = files
+    return sorted(found.values(), key=lambda files: (files.directory, files.name))
 
 
 def _write_journal(files: AssetFiles, journal: dict) -> None:
