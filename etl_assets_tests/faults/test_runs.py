@@ -1,47 +1,35 @@
-"""Concurrent headless runs on a new instance, a run killed mid-write, dead runs: the
-instance stays usable, no run stays STARTED, and a plain re-run restores the exact lake."""
+"""Concurrent headless runs on a new and on an existing instance, a real run killed in
+each layer, dead runs: the instance stays usable, no run stays STARTED, two runs never
+interleave their writes, and a plain re-run restores the exact lake of a clean run."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
-import signal
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from etl_assets.instance_guard import PROCESS_TAG, fail_dead_runs, open_instance
-from etl_assets_tests.faults import run_and_die
 from etl_assets_tests.faults.fingerprints import dead_pid, lake_fingerprint
+from etl_assets_tests.faults.runs import run_and_kill, run_here, start_run, statuses
 
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def _env(data: Path, home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(PROJECT), *sys.path]),
-        "ETL_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(home),
-        "PYTHONWARNINGS": "ignore",
-    }
+SUCCESS, FAILURE, STARTED = (
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.STARTED,
+)
 
 
-def _cli(data: Path, home: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", "import sys; from etl_assets.cli import main; "
-         "sys.exit(main(['run', '--log-level', 'ERROR']))", *args],
-        env=_env(data, home), cwd=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-
-
-def _statuses(home: Path) -> list[dg.DagsterRunStatus]:
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        return [run.status for run in instance.get_runs()]
+@dataclass(frozen=True)
+class Clean:
+    lake: dict[str, str]  # the fingerprint of a clean run's lake
+    data: Path  # where it ran: landing, lake, and its instance under home/
+    home: Path
 
 
 @pytest.fixture(scope="module")
@@ -49,50 +37,83 @@ def tiny_sample(sample_of) -> Path:
     return sample_of(days=2, rows_per_day=150, seed=5)
 
 
+def _together(data: Path, home: Path) -> list[tuple[str, str]]:
+    """Two `etl-assets run` started at once; both must succeed, one waiting for the other."""
+    runs = [start_run(data, home), start_run(data, home)]
+    outcomes = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outcomes
+    assert sum("waiting for etl-assets run (pid" in err for _, err in outcomes) == 1, outcomes
+    return outcomes
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, tiny_sample) -> dict[str, str]:
+def reference(tmp_path_factory, tiny_sample) -> Clean:
     """Two `etl-assets run` started together on a new DAGSTER_HOME: both succeed (the second
     waits for the first), the instance opens afterwards; the lake they leave is the
     reference of a clean run."""
     data = tmp_path_factory.mktemp("concurrent")
     shutil.copytree(tiny_sample / "landing", data / "landing")
     home = data / "home"  # new: neither run finds an instance
-    runs = [_cli(data, home), _cli(data, home)]
-    outcomes = [run.communicate(timeout=300) for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outcomes
-    assert sum("waiting for" in err for _, err in outcomes) == 1
-    assert _statuses(home) == [dg.DagsterRunStatus.SUCCESS] * 2
-    return lake_fingerprint(data / "lake")
+    _together(data, home)
+    assert statuses(home) == [SUCCESS] * 2
+    return Clean(lake_fingerprint(data / "lake"), data, home)
 
 
 def test_concurrent_runs_on_a_new_instance_leave_it_usable(reference):
-    assert any(name.startswith("gold/daily_sales/") for name in reference)
-    assert "stray file" not in reference.values()
+    assert any(name.startswith("gold/daily_sales/") for name in reference.lake)
+    assert "stray file" not in reference.lake.values()
 
 
-def test_kill_9_during_the_renames_then_a_plain_rerun_restores_the_clean_lake(
-    tmp_path, tiny_sample, reference
+def test_concurrent_runs_on_an_existing_instance_queue_and_never_interleave(reference):
+    data, home = reference.data, reference.home
+    _together(data, home)  # the instance exists: two runs were made on it already
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = sorted(instance.get_run_records(), key=lambda r: r.start_time)
+        assert [r.dagster_run.status for r in records] == [SUCCESS] * 4
+        for earlier, later in itertools.pairwise(records):  # one after the other, never both
+            assert earlier.end_time <= later.start_time
+        last = records[-1]
+    # Every bronze row was ingested during the last run: no file, no row of the other one.
+    ingested = pd.concat(
+        pd.read_parquet(path, columns=["_ingested_at"])["_ingested_at"]
+        for path in (data / "lake" / "bronze").rglob("*.parquet")
+    )
+    assert ingested.min().timestamp() >= last.start_time
+    assert ingested.max().timestamp() <= last.end_time
+    assert lake_fingerprint(data / "lake") == reference.lake
+
+
+@pytest.mark.parametrize(
+    ("asset", "moment"),
+    [
+        ("bronze/orders", "staging"),  # the first layer, its day files half staged
+        ("silver/orders", "renames"),  # a range step between its renames
+        ("gold/customer_rfm", "renames"),  # a whole-history mart, its file renamed
+    ],
+)
+def test_kill_9_of_a_run_then_a_plain_rerun_restores_the_clean_lake(
+    tmp_path, tiny_sample, reference, monkeypatch, capsys, asset, moment
 ):
     data = tmp_path
     shutil.copytree(tiny_sample / "landing", data / "landing")
     home = data / "home"
-    killed = subprocess.run(
-        [sys.executable, run_and_die.__file__, "silver/orders"],
-        env=_env(data, home), cwd=data, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert _statuses(home) == [dg.DagsterRunStatus.STARTED]
-    assert (data / "lake" / "silver" / "orders" / ".asset.commit").exists()  # torn on disk
+    run_and_kill(data, home, asset, moment)
+    assert statuses(home) == [STARTED]
+    lake = data / "lake"
+    journal = lake / asset / ".asset.commit"
+    if asset == "gold/customer_rfm":
+        journal = lake / "gold" / ".customer_rfm.commit"
+    assert journal.exists() == (moment == "renames")  # torn on disk until the next run
+    if moment == "staging":
+        assert any(p.name.endswith(".tmp") for p in (lake / asset).iterdir())
 
-    rerun = _cli(data, home)
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err
+    code, err = run_here(monkeypatch, capsys, data, home)
+    assert code == 0, err
     assert "FAILURE: etl-assets run (pid" in err  # the dead run, named
-    assert "rolled back an interrupted write of silver/orders" in err
-    assert sorted(_statuses(home), key=str) == sorted(
-        [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS], key=str
-    )
-    assert lake_fingerprint(data / "lake") == reference
+    assert ("rolled back an interrupted write of " + asset in err) == (moment == "renames")
+    assert statuses(home) == [FAILURE, SUCCESS]
+    assert lake_fingerprint(lake) == reference.lake  # staged files gone too
 
 
 def test_runs_whose_process_died_are_marked_failed_and_live_ones_kept(tmp_path):

@@ -80,6 +80,12 @@ class AssetFiles:
         return os.path.join(folder, f"{self.name}{LOCK_SUFFIX}")
 
     @property
+    def asset_name(self) -> str:
+        """The asset's key as the user writes it: bronze/orders, gold/customer_rfm."""
+        folder = os.path.relpath(self.directory, self.base).replace(os.sep, "/")
+        return folder if self.owns_directory else f"{folder}/{self.name}"
+
+    @property
     def journal_path(self) -> str:
         return os.path.join(self.directory, f".{self.name}{JOURNAL_SUFFIX}")
 
@@ -180,7 +186,7 @@ def recover_lake(base_path: str) -> list[str]:
     for files in _assets_to_recover(base_path):
         with FileLock(files.lock_path):
             if recover(files):
-                rolled_back.append(f"{os.path.relpath(files.directory, base_path)}/{files.name}")
+                rolled_back.append(files.asset_name)
     return rolled_back
 
 
