@@ -3,6 +3,8 @@ two at once), or in this one (a plain re-run, without the start-up of a new inte
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -52,21 +54,20 @@ def run_and_kill(data: Path, home: Path, asset: str, moment: str, **extra: str) 
 
 
 def run_here(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, data: Path, home: Path,
-    **extra: str,
-) -> tuple[int, str]:  # fmt: skip
-    """A plain `etl-assets run` in this process: (exit code, stderr)."""
-    with monkeypatch.context() as patch:
+    monkeypatch: pytest.MonkeyPatch, data: Path, home: Path, **extra: str
+) -> tuple[int, str]:
+    """A plain `etl-assets run` in this process: (exit code, what it wrote to stderr)."""
+    err = io.StringIO()
+    with monkeypatch.context() as patch, contextlib.redirect_stderr(err):
         for name, value in {"ETL_DATA_DIR": str(data), "DAGSTER_HOME": str(home), **extra}.items():
             patch.setenv(name, value)
         patch.chdir(data)
         get_settings.cache_clear()
-        capsys.readouterr()
         try:
             code = main(["run", "--log-level", "ERROR"])
         finally:
             get_settings.cache_clear()
-        return code, capsys.readouterr().err
+    return code, err.getvalue()
 
 
 def statuses(home: Path) -> list[dg.DagsterRunStatus]:

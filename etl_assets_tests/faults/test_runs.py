@@ -93,7 +93,7 @@ def test_concurrent_runs_on_an_existing_instance_queue_and_never_interleave(refe
     ],
 )
 def test_kill_9_of_a_run_then_a_plain_rerun_restores_the_clean_lake(
-    tmp_path, tiny_sample, reference, monkeypatch, capsys, asset, moment
+    tmp_path, tiny_sample, reference, monkeypatch, asset, moment
 ):
     data = tmp_path
     shutil.copytree(tiny_sample / "landing", data / "landing")
@@ -108,7 +108,7 @@ def test_kill_9_of_a_run_then_a_plain_rerun_restores_the_clean_lake(
     if moment == "staging":
         assert any(p.name.endswith(".tmp") for p in (lake / asset).iterdir())
 
-    code, err = run_here(monkeypatch, capsys, data, home)
+    code, err = run_here(monkeypatch, data, home)
     assert code == 0, err
     assert "FAILURE: etl-assets run (pid" in err  # the dead run, named
     assert ("rolled back an interrupted write of " + asset in err) == (moment == "renames")
