@@ -14,7 +14,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from etl_assets.instance_guard import PROCESS_TAG, fail_dead_runs, open_instance
+from etl_assets.instance_guard import (
+    PROCESS_TAG,
+    RunConflict,
+    fail_dead_runs,
+    open_instance,
+    refuse_overlapping_runs,
+)
 from etl_assets_tests.faults.fingerprints import dead_pid, lake_fingerprint
 from etl_assets_tests.faults.runs import run_and_kill, run_here, start_run, statuses
 
@@ -108,12 +114,47 @@ def test_kill_9_of_a_run_then_a_plain_rerun_restores_the_clean_lake(
     if moment == "staging":
         assert any(p.name.endswith(".tmp") for p in (lake / asset).iterdir())
 
+    if asset.startswith("gold/"):  # killed between layers: its input is new already
+        now = lake_fingerprint(lake)
+        orders = [name for name in reference.lake if name.startswith("silver/orders/")]
+        assert orders and all(now.get(name) == reference.lake[name] for name in orders)
+
     code, err = run_here(monkeypatch, data, home)
     assert code == 0, err
     assert "FAILURE: etl-assets run (pid" in err  # the dead run, named
     assert ("rolled back an interrupted write of " + asset in err) == (moment == "renames")
     assert statuses(home) == [FAILURE, SUCCESS]
     assert lake_fingerprint(lake) == reference.lake  # staged files gone too
+
+
+def test_a_headless_run_refuses_days_a_run_launched_elsewhere_is_writing(tmp_path):
+    with open_instance(tmp_path) as instance:
+        job = dg.GraphDefinition(name="g", node_defs=[]).to_job()
+        ui_run = instance.create_run_for_job(
+            job,
+            tags={
+                "dagster/asset_partition_range_start": "2024-01-02",
+                "dagster/asset_partition_range_end": "2024-01-03",
+            },
+        )
+        instance.handle_new_event(_started_event(ui_run))
+        refuse_overlapping_runs(instance, ["2024-01-04"])  # other days: runs beside it
+        with pytest.raises(RunConflict) as conflict:
+            refuse_overlapping_runs(instance, ["2024-01-03", "2024-01-04"])
+    message = str(conflict.value)
+    assert ui_run.run_id in message and "days 2024-01-02 .. 2024-01-03" in message
+
+
+def test_a_run_does_not_start_while_a_landing_file_is_still_being_written(
+    tmp_path, tiny_sample, monkeypatch
+):
+    shutil.copytree(tiny_sample / "landing", tmp_path / "landing")
+    uploading = tmp_path / "landing" / "orders" / "orders_2024-01-02.csv"
+    uploading.write_bytes(b"")  # the upload has just begun
+    code, err = run_here(monkeypatch, tmp_path, tmp_path / "home")
+    assert code == 2
+    assert "orders/orders_2024-01-02.csv: empty: still being written" in err
+    assert not (tmp_path / "lake").exists()  # nothing ran
 
 
 def test_runs_whose_process_died_are_marked_failed_and_live_ones_kept(tmp_path):
