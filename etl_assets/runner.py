@@ -24,6 +24,7 @@ from etl_assets.automation.jobs import MEDALLION_JOB
 from etl_assets.automation.range_split import Cause, fails_a_day, follow_ups, outcome_of
 from etl_assets.automation.run_plan import plan_runs
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.instance_guard import process_tags
 from etl_assets.quality.checks.run_lines import check_lines, day_groups
 from etl_assets.settings import Settings
 from etl_assets.sources import SourceSpec, default_sources_dir, load_sources
@@ -358,11 +359,9 @@ def run_pipeline(
 def _execute(job, instance, days, assets, checks, raise_on_error, log_level):
     if assets is not None:
         job = job.get_subset(asset_selection=set(assets), asset_check_selection=checks)
-    tags = (
-        {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
-        if days
-        else {}
-    )
+    tags = process_tags()  # lets the next run tell if this process died
+    if days:
+        tags |= {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
     return job.execute_in_process(
         instance=instance,
         tags=tags,

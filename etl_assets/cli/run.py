@@ -77,8 +77,7 @@ def _sources(text: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
+    from etl_assets.instance_guard import LandingNotReady, RunConflict, guarded_run
     from etl_assets.runner import CannotRun, days_to_run, run_pipeline
     from etl_assets.settings import SettingsError, get_settings
     from etl_assets.sources import SourceDeclarationError
@@ -94,13 +93,17 @@ def _run(args: argparse.Namespace) -> int:
     except (CannotRun, SettingsError, SourceDeclarationError) as exc:
         print(f"etl-assets run: {exc}", file=sys.stderr)
         return 2
-    with dg.DagsterInstance.from_config(str(instance_home())) as instance:
-        try:
-            summary = run_pipeline(
+    try:  # one headless run at a time, dead runs failed, lake commits recovered
+        summary = guarded_run(
+            instance_home(),
+            settings,
+            days,
+            lambda instance: run_pipeline(
                 defs, settings, instance, days=days, log_level=args.log_level, select=args.select
-            )
-        except CannotRun as exc:
-            print(f"etl-assets run: {exc}", file=sys.stderr)
-            return 2
+            ),
+        )
+    except (CannotRun, RunConflict, LandingNotReady) as exc:
+        print(f"etl-assets run: {exc}", file=sys.stderr)
+        return 2
     print(summary.table())
     return 0 if summary.success else 1

@@ -22,6 +22,7 @@ from etl_assets.connectors.landing_scan import (
     scan_landing,
     sha256_of,
 )
+from etl_assets.connectors.stable_read import read_whole
 from etl_assets.transforms.bronze import LandingFileError
 
 DATE_PLACEHOLDER = "{date}"
@@ -54,9 +55,11 @@ class LandingFiles(dg.ConfigurableResource):
         return relative
 
     def read_bytes(self, relative_path: str) -> bytes:
+        """Every byte of one version of the file: a file that changes while it is read is
+        read again, then refused (connectors/stable_read.py)."""
         path = self._resolve(relative_path)
         try:
-            return path.read_bytes()
+            return read_whole(path)
         except FileNotFoundError as error:
             raise LandingFileMissing(
                 f"landing file not found: {path} (expected '{relative_path}' under the landing "

@@ -9,6 +9,7 @@ atomically, all or none (``writing.py``), and reads them back with their pandas 
 """
 
 import concurrent.futures
+import contextlib
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +21,13 @@ from pydantic import Field
 from upath import UPath
 
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.lake.commit_log import AssetFiles, asset_write, commit_all, recover_if_needed
 from etl_assets.io.lake.partition_metadata import each_partition_its_own
 from etl_assets.io.lake.paths import (
     SUFFIX,
     asset_directory,
     existing_partitions,
+    is_local,
     lake_path,
     partition_paths,
 )
@@ -32,11 +35,9 @@ from etl_assets.io.lake.reading import non_null_rows, read_frame, read_partition
 from etl_assets.io.lake.split import split_output
 from etl_assets.io.lake.writing import (
     StagedFile,
-    commit,
     frame_to_table,
     remove_quietly,
     stage_all,
-    write_all,
 )
 from etl_assets.io.partitions import (
     PARTITION_EXPR,
@@ -77,13 +78,18 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | DailyFrames) -> None:
         asset_key = require_asset_key(context, _MANAGER)
         started = time.perf_counter()
-        if isinstance(obj, DailyFrames):
-            written, rows = self._write_day_by_day(context, asset_key, obj), None
-        else:
-            frame = require_frame(obj, asset_key, _STORE, _STORE_ADVICE)
-            table = frame_to_table(frame)
-            written = write_all(self._tables_by_target(context, asset_key, frame, table))
-            rows = frame.shape[0]
+        files = self._files(asset_key, context.has_asset_partitions)
+        # One writer of an asset at a time; a crashed writer's commit is rolled back first.
+        with asset_write(files) if files else contextlib.nullcontext():
+            rows = None
+            if isinstance(obj, DailyFrames):
+                written = self._write_day_by_day(context, asset_key, obj)
+            else:
+                frame = require_frame(obj, asset_key, _STORE, _STORE_ADVICE)
+                table = frame_to_table(frame)
+                tables = self._tables_by_target(context, asset_key, frame, table)
+                written, rows = stage_all(list(tables.values()), list(tables)), frame.shape[0]
+            commit_all(files, written)
         seconds = time.perf_counter() - started
 
         one_file = len(written) == 1
@@ -111,8 +117,8 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     def _write_day_by_day(
         self, context: dg.OutputContext, asset_key: dg.AssetKey, daily: DailyFrames
     ) -> list[StagedFile]:
-        """Stage each day's file as its frame is produced, then rename them all: one day in
-        memory at a time, and still all or nothing."""
+        """Stage each day's file as its frame is produced (the caller then renames them all
+        at once): one day in memory at a time, and still all or nothing."""
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         if list(daily.keys) != keys:
             raise dg.Failure(
@@ -149,8 +155,6 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
                         for file in write.result():
                             remove_quietly(file.temporary)
                 raise
-        for file in staged:
-            commit(file)
         return staged
 
     def _tables_by_target(
@@ -182,10 +186,19 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         column = (context.definition_metadata or {}).get(PARTITION_EXPR)
         return split_output(frame, table, keys, column, context.asset_partitions_def, asset_key)
 
+    def _files(self, asset_key: dg.AssetKey, partitioned: bool) -> AssetFiles | None:
+        """The asset's lock and commit log; None for an object store (no rename there)."""
+        if not is_local(asset_directory(self.base_path, asset_key)):
+            return None
+        return AssetFiles.of_asset(self.base_path, asset_key, partitioned)
+
     # ----------------------------------------------------------------- input
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | LakePartitions:
         asset_key = require_asset_key(context, _MANAGER)
+        files = self._files(asset_key, context.has_asset_partitions)
+        if files:
+            recover_if_needed(files)  # never read what a crashed writer half-renamed
         metadata = context.definition_metadata or {}
         columns = metadata.get(COLUMNS)
         categories = metadata.get(CATEGORIES, False)
@@ -216,6 +229,9 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
     def load_previous(self, asset_key: dg.AssetKey) -> pd.DataFrame | None:
         """An unpartitioned asset's stored frame, or None when it was never written: for an
         asset that extends its own last output (an incrementally extracted source)."""
+        files = self._files(asset_key, partitioned=False)
+        if files:
+            recover_if_needed(files)
         if not lake_path(self.base_path, asset_key).exists():
             return None
         return self._load_whole_asset(asset_key)

@@ -6,12 +6,15 @@ are all staged before any is renamed, so a failure while writing changes none of
 The same frame always gives the same bytes (fixed options, no timestamps in the file).
 """
 
+import errno
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -84,8 +87,10 @@ def stage(table: pa.Table, target: UPath) -> StagedFile:
             with temporary.open("wb") as sink:
                 write_parquet(table, sink)
                 size = sink.tell()
-    except BaseException:
+    except BaseException as error:
         remove_quietly(temporary)
+        if isinstance(error, OSError) and error.errno in _NO_SPACE:
+            raise no_space_failure(error, target.parent.path, table.nbytes) from error
         raise
     return StagedFile(temporary=temporary, target=target, size=size, rows=table.num_rows)
 
@@ -94,14 +99,14 @@ def commit(staged: StagedFile) -> None:
     """Move a staged file over its target: atomic locally, best-effort elsewhere."""
     if is_local(staged.target):
         os.replace(staged.temporary.path, staged.target.path)
-        _fsync_directory(staged.target.parent.path)
+        fsync_directory(staged.target.parent.path)
     else:
         # Object stores have no rename: mv is copy + delete. Each object appears whole,
         # but a crash between the two steps can leave the hidden temporary behind.
         staged.target.fs.mv(staged.temporary.path, staged.target.path)
 
 
-def _fsync_directory(directory: str) -> None:
+def fsync_directory(directory: str) -> None:
     # Makes the rename itself durable; not possible on every platform, hence best-effort.
     try:
         descriptor = os.open(directory, os.O_RDONLY)
@@ -113,6 +118,29 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_space_failure(error: OSError, directory: str, needed_bytes: int) -> dg.Failure:
+    """Disk full is not transient: a retry would fail the same way, so no RetryPolicy
+    retries it. Name where, and how much room the write needs."""
+    try:
+        free = f"{shutil.disk_usage(directory).free / 1e6:,.1f} MB free now"
+    except OSError:
+        free = "free space unknown"
+    return dg.Failure(
+        description=(
+            f"no space left on the device holding {directory} ({error.strerror or error}): "
+            f"this write needs up to {needed_bytes / 1e6:,.1f} MB free there ({free}). Each "
+            "new file is staged beside the one it replaces until the step commits, so the lake "
+            "still holds its previous files, unchanged. Free space on that device, then run "
+            "again."
+        ),
+        metadata={"path": directory, "bytes_needed": int(needed_bytes)},
+        allow_retries=False,
+    )
 
 
 def remove_quietly(path: UPath) -> None:
