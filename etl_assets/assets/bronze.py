@@ -17,6 +17,7 @@ from etl_assets.assets.bronze_reading import (
     read_records,
 )
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
+from etl_assets.assets.landing import record_ingested
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.io.daily_frames import DailyFrames
@@ -142,6 +143,7 @@ class _DayReader:
         self.traffic: dict[str, int] = {}
         self.schema: pd.Series | None = None
         self.seconds = 0.0
+        self.on_read = lambda day, sha256: None
 
     def read(self, day: pd.Timestamp | None) -> pd.DataFrame:
         spec = self.spec
@@ -161,6 +163,7 @@ class _DayReader:
             )
         self.seconds += timing["seconds"]
         self.files.append(_file_row(relative, read))
+        self.on_read(day, read.sha256)
         if self.schema is None or len(frame.columns) > len(self.schema):
             self.schema = frame.dtypes
         return frame
@@ -201,6 +204,7 @@ def build_bronze_asset(
         if spec.connector == "postgres":  # extends its last output by the rows changed since
             return postgres_bronze(context, spec, bronze_key(spec), resource_key, LAKE_IO_MANAGER)
         reader = _DayReader(spec, getattr(context.resources, resource_key), context.log)
+        reader.on_read = lambda day, sha: record_ingested(context, day, sha)
         if not daily:
             return dg.Output(reader.read(None), metadata=reader.summary())
         days = {day.strftime("%Y-%m-%d"): day for day in partition_days(context)}

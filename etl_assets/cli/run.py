@@ -36,6 +36,12 @@ def register(commands) -> None:
         help="only days up to this one, YYYY-MM-DD",
     )
     run.add_argument(
+        "--changed",
+        action="store_true",
+        help="only the partitions whose landing data or code changed since their last "
+        "materialization, and what depends on them",
+    )
+    run.add_argument(
         "--log-level",
         default="WARNING",
         help="Dagster console log level (DEBUG, INFO, WARNING, ERROR)",
@@ -66,6 +72,7 @@ def _day(text: str) -> str:
 def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
+    from etl_assets.cli.run_changed import observe_landing, report, run_changed
     from etl_assets.definitions import build_definitions
     from etl_assets.runner import CannotRun, days_to_run, run_pipeline
     from etl_assets.settings import SettingsError, get_settings
@@ -75,11 +82,18 @@ def _run(args: argparse.Namespace) -> int:
         settings = get_settings()
         # Built from this process's settings, not the code location's import-time ones.
         defs = build_definitions(settings)
-        days = days_to_run(defs, settings, args.first_day, args.last_day)
+        if args.changed and (args.first_day or args.last_day):
+            raise CannotRun("--changed picks the partitions itself: drop --from/--to.")
+        days = None if args.changed else days_to_run(defs, settings, args.first_day, args.last_day)
     except (CannotRun, SettingsError, SourceDeclarationError) as exc:
         print(f"etl-assets run: {exc}", file=sys.stderr)
         return 2
     with dg.DagsterInstance.from_config(str(instance_home())) as instance:
+        observe_landing(defs, settings, instance)  # landing data versions, before any run
+        if args.changed:
+            plan, summaries = run_changed(defs, instance, log_level=args.log_level)
+            print(report(plan, summaries))
+            return 0 if all(s.success for s in summaries) else 1
         summary = run_pipeline(defs, settings, instance, days=days, log_level=args.log_level)
     print(summary.table())
     return 0 if summary.success else 1
