@@ -7,8 +7,9 @@ A file is ready when
 - it is not a temporary name (`.part`, `.tmp`, `~`, a hidden name...) and not empty;
 - two consecutive looks saw the same fingerprint (size, times, inode): nobody is writing it.
 
-Its checksum then makes the run key `<file>@<sha256>`, and the daemon never launches a run
-key twice: a file rewritten with the same bytes runs nothing.
+It runs when its checksum (its observed data version) differs from the SHA-256 bronze
+ingested for its partition: a file rewritten with the same bytes runs nothing, with or
+without a cursor.
 
 The state between ticks (the sensor's cursor, which Dagster stores with every tick) stays
 small whatever the size of the landing zone: a watermark, the time of the previous look

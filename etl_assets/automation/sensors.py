@@ -2,9 +2,10 @@
 
 Each ready file (landing_watch.py says when) becomes one run of the medallion job: for a
 dated file, its day's partition of the file's bronze asset and of the silver and gold
-assets below it; for the undated catalogue, its unpartitioned assets. The run key is
-`<file>@<sha256>`: the daemon never launches the same content twice, even after a cursor
-reset, and a file rewritten with the same bytes runs nothing. What reaches across days
+assets below it; for the undated catalogue, its unpartitioned assets. Each tick observes
+`landing/<source>` (assets/landing.py) and a ready file runs only when its SHA-256 differs
+from the one bronze ingested for its partition, whatever the cursor says. The run key is
+`<file>@<sha256>~<sha256 it replaces>`: one change is never launched twice. What reaches across days
 (silver D-1's late rows, histories and whole-history marts) follows through the automation
 sensor (conditions.py).
 """
