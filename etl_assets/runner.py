@@ -20,6 +20,7 @@ from dagster._core.storage.tags import (
 
 from etl_assets.automation.jobs import MEDALLION_JOB
 from etl_assets.connectors.files import LandingFiles
+from etl_assets.io.partitions import consecutive_stretches as _stretches
 from etl_assets.settings import Settings
 from etl_assets.sources import SourceSpec, default_sources_dir, load_sources
 
@@ -202,18 +203,6 @@ def _refuse_gaps(
         f"landing files under {settings.landing_dir}: {shown}. Land them, or run the landed "
         f"stretches one at a time: {ranges}{' ...' if len(stretches) > 3 else ''}."
     )
-
-
-def _stretches(days: list[str], existing: list[str]) -> list[list[str]]:
-    """`days` cut into runs of consecutive partitions."""
-    position = {day: i for i, day in enumerate(existing)}
-    stretches: list[list[str]] = []
-    for day in days:
-        if stretches and position[day] == position[stretches[-1][-1]] + 1:
-            stretches[-1].append(day)
-        else:
-            stretches.append([day])
-    return stretches
 
 
 def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:

@@ -23,6 +23,8 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.loader import LoadingContextForTest
 
+from etl_assets.io.partitions import consecutive_stretches as _stretches
+
 DATA_VERSION_TAG = "dagster/data_version"
 
 
@@ -143,14 +145,3 @@ def _runs(graph, targets: dict[dg.AssetKey, set[str | None]]) -> list[PlannedRun
         for days, keys in by_days.items():
             runs.append(PlannedRun(tuple(keys), days))
     return runs
-
-
-def _stretches(days: list[str], all_keys: list[str]) -> list[list[str]]:
-    position = {day: i for i, day in enumerate(all_keys)}
-    stretches: list[list[str]] = []
-    for day in days:
-        if stretches and position[day] == position[stretches[-1][-1]] + 1:
-            stretches[-1].append(day)
-        else:
-            stretches.append([day])
-    return stretches
