@@ -11,13 +11,13 @@ import pandas as pd
 from etl_assets.assets import retries
 from etl_assets.assets.bronze_postgres import postgres_bronze
 from etl_assets.assets.bronze_reading import (
-    declared_env,
     failing_bad_landing,
     frame_batch,
     read_records,
 )
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
 from etl_assets.assets.landing import record_ingested
+from etl_assets.assets.landing_remote import api_token, source_url
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.io.daily_frames import DailyFrames
@@ -67,19 +67,12 @@ def _read_landing(
     )
 
 
-def _source_url(spec: SourceSpec, day: pd.Timestamp | None) -> str:
-    url = spec.http.url
-    return url if day is None else url.replace("{date}", day.strftime("%Y-%m-%d"))
-
-
 def _read_api(
     api: HttpJsonApi, spec: SourceSpec, day: pd.Timestamp | None, log
 ) -> tuple[str, LandingRead, dict]:
     """Every page first, then the frame: a failure mid-pagination returns nothing."""
-    token = None
-    if spec.http.token_env:
-        token = declared_env(spec.file, "http.token_env", spec.http.token_env, "the API token")
-    fetched = api.read(spec.http, _source_url(spec, day), token=token, log=log)
+    url = source_url(spec, day.strftime("%Y-%m-%d") if day is not None else None)
+    fetched = api.read(spec.http, url, token=api_token(spec), log=log)
     read = read_records(
         spec,
         fetched.pages,

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import dagster as dg
 
-from etl_assets.assets.landing import landing_key, observed_sources
+from etl_assets.assets.landing import landing_key, observable_sources
 from etl_assets.marts.spec import MartSpec
 from etl_assets.sources import SourceSpec
 
@@ -110,7 +110,7 @@ def with_versions(
     versions = code_versions(sources, marts)
     landing = {
         dg.AssetKey(["bronze", spec.name]): landing_key(spec)
-        for spec in observed_sources(sources.values())
+        for spec in observable_sources(sources.values())
     }
 
     def versioned(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -22,6 +22,7 @@ import dagster as dg
 
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.landing_scan import LandingDirectoryMissing, LandingEntry
+from etl_assets.resource_keys import CONNECTOR_RESOURCES
 from etl_assets.resource_keys import LANDING as LANDING_FILES
 from etl_assets.sources import SourceSpec
 
@@ -35,9 +36,14 @@ def landing_key(spec: SourceSpec) -> dg.AssetKey:
     return dg.AssetKey([LANDING_GROUP, spec.name])
 
 
-def observed_sources(specs: Iterable[SourceSpec]) -> list[SourceSpec]:
-    """The sources whose landing data is observed: those read from landing files."""
+def file_sources(specs: Iterable[SourceSpec]) -> list[SourceSpec]:
+    """The sources read from landing files (the landing sensor watches these)."""
     return [spec for spec in specs if spec.connector == "files" and spec.path]
+
+
+def observable_sources(specs: Iterable[SourceSpec]) -> list[SourceSpec]:
+    """Every source with a `landing/<source>` asset: files, HTTP and Postgres."""
+    return [spec for spec in specs if spec.connector in ("http", "postgres") or spec.path]
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,43 @@ def observe_source(
         observed.versions[day] = FileVersion(day, relative, sha256, fingerprint, stable=False)
         observed.events.append(_observation(key, day, relative, sha256, entry))
     return observed
+
+
+def observe_remote(
+    spec: SourceSpec,
+    connection,
+    instance: dg.DagsterInstance,
+    partition_keys: Sequence[str] | None,
+    log=None,
+) -> Observed:
+    """An HTTP or Postgres source's data versions (landing_remote.py), observed only where
+    they differ from the partition's last observation."""
+    from etl_assets.assets.landing_remote import remote_versions
+
+    key = landing_key(spec)
+    current = remote_versions(spec, connection, partition_keys, log)
+    previous = _previous_observations(instance, key, [d for d in current if d])
+    observed = Observed(versions={}, events=[])
+    for day, (version, metadata) in current.items():
+        label = str(metadata.get("url") or metadata.get("source_table"))
+        unchanged = previous.get(day, {}).get(DATA_VERSION_TAG) == version
+        observed.versions[day] = FileVersion(day, label, version, "", stable=unchanged)
+        if not unchanged:
+            observed.events.append(
+                dg.AssetObservation(
+                    asset_key=key,
+                    partition=day,
+                    tags={DATA_VERSION_TAG: version},
+                    metadata={**metadata, "data_version": version},
+                )
+            )
+    return observed
+
+
+def _observe(spec, connection, instance, partition_keys, log=None) -> Observed:
+    if spec.connector == "files":
+        return observe_source(spec, connection, instance, partition_keys)
+    return observe_remote(spec, connection, instance, partition_keys, log)
 
 
 def _observation(
@@ -178,20 +221,36 @@ def record_ingested(context: dg.AssetExecutionContext, day, sha256: str) -> None
 
 def observe_all(
     specs: Iterable[SourceSpec],
-    landing: LandingFiles,
+    connections: Mapping[str, object],
     instance: dg.DagsterInstance,
-    partitions_def: dg.PartitionsDefinition,
-) -> dict[str, Observed]:
-    """Observe every files source once (one scan), recording the new or changed versions
-    on `instance` (outside any run, as `etl-assets run` does before it starts)."""
-    try:
-        entries = landing.scan()
-    except LandingDirectoryMissing:
-        return {}
-    found = {}
-    for spec in observed_sources(specs):
-        keys = partitions_def.get_partition_keys() if spec.is_daily else None
-        observed = observe_source(spec, landing, instance, keys, entries)
+    partitions_def: dg.PartitionsDefinition | None,
+) -> dict[str, Observed | Exception]:
+    """Observe every source once (the landing directory scanned once), recording the new or
+    changed versions on `instance` (outside any run, as `etl-assets run` does before it
+    starts). `connections`: resource key -> resource. A source that cannot be observed (an
+    API down) maps to its error: the run that follows says what is wrong when it reads."""
+    landing: LandingFiles = connections[LANDING_FILES]
+    specs = observable_sources(specs)
+    entries = None
+    if any(spec.connector == "files" for spec in specs):
+        try:
+            entries = landing.scan()
+        except LandingDirectoryMissing:
+            specs = [spec for spec in specs if spec.connector != "files"]
+    found: dict[str, Observed | Exception] = {}
+    for spec in specs:
+        keys = None
+        if spec.is_daily and partitions_def is not None:
+            keys = partitions_def.get_partition_keys()
+        try:
+            if spec.connector == "files":
+                observed = observe_source(spec, landing, instance, keys, entries)
+            else:
+                connection = connections[CONNECTOR_RESOURCES[spec.connector]]
+                observed = observe_remote(spec, connection, instance, keys)
+        except Exception as error:  # noqa: BLE001 (reported; the run's read fails clearly)
+            found[spec.name] = error
+            continue
         for event in observed.events:
             instance.report_runless_asset_event(event)
         found[spec.name] = observed
@@ -202,28 +261,55 @@ def build_landing_asset(
     spec: SourceSpec, partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
     daily = spec.is_daily
+    resource_key = CONNECTOR_RESOURCES[spec.connector]
 
     @dg.observable_source_asset(
         key=landing_key(spec),
         group_name=LANDING_GROUP,
-        description=(
-            f"The landing files of '{spec.name}' (landing/{spec.path}), observed: per "
-            "partition, a data version (the file's SHA-256), its size and when it changed. "
-            "Only new or changed files are read."
-        ),
+        description=_DESCRIPTIONS[spec.connector].format(spec=spec),
         partitions_def=partitions_def if daily else None,
-        required_resource_keys={LANDING_FILES},
+        required_resource_keys={resource_key},
         metadata={"declaration": spec.file},
     )
-    def _landing(context) -> dg.DataVersionsByPartition:
-        landing: LandingFiles = getattr(context.resources, LANDING_FILES)
+    def _landing(context):
+        connection = getattr(context.resources, resource_key)
         keys = partitions_def.get_partition_keys() if daily else None
-        observed = observe_source(spec, landing, context.instance, keys)
+        observed = _observe(spec, connection, context.instance, keys, context.log)
+        context.log.info(
+            f"{len(observed.events)} new or changed of {len(observed.versions)} data versions"
+        )
+        if not daily:  # Dagster records the one observation an undated asset returns
+            return _undated_result(observed)
         for event in observed.events:  # with their fingerprints and metadata
             context.log_event(event)
-        context.log.info(
-            f"{len(observed.events)} new or changed of {len(observed.versions)} landing files"
-        )
         return dg.DataVersionsByPartition({})
 
     return _landing
+
+
+def _undated_result(observed: Observed) -> dg.ObserveResult:
+    """An undated source's observation: the new version with its metadata, or the same
+    version again (with its fingerprint, so the next look still needs no read)."""
+    if observed.events:
+        event = observed.events[0]
+        tags = dict(event.tags or {})
+        version = tags.pop(DATA_VERSION_TAG)
+        return dg.ObserveResult(
+            data_version=dg.DataVersion(version), metadata=event.metadata, tags=tags
+        )
+    current = observed.versions.get(None)
+    if current is None:  # no file landed yet: nothing to version
+        return dg.ObserveResult(metadata={"note": "nothing to observe yet"})
+    tags = {FINGERPRINT_TAG: current.fingerprint} if current.fingerprint else None
+    return dg.ObserveResult(data_version=dg.DataVersion(current.sha256), tags=tags)
+
+
+_DESCRIPTIONS = {
+    "files": "The landing files of '{spec.name}' (landing/{spec.path}), observed: per "
+    "partition, a data version (the file's SHA-256), its size and when it changed. Only new "
+    "or changed files are read.",
+    "http": "The API of '{spec.name}', observed: the SHA-256 of its first page (per day, "
+    "for the latest days), one request each; never a full read.",
+    "postgres": "The table of '{spec.name}', observed: its greatest watermark and row count "
+    "(one aggregate query); the data version is their SHA-256.",
+}

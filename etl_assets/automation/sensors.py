@@ -20,9 +20,9 @@ import dagster as dg
 
 from etl_assets.assets.landing import (
     FileVersion,
+    file_sources,
     ingested_versions,
     observe_source,
-    observed_sources,
 )
 from etl_assets.automation.landing_watch import (
     PartitionBounds,
@@ -63,7 +63,7 @@ def build_landing_sensor(
     default_status: dg.DefaultSensorStatus,
 ) -> dg.SensorDefinition:
     sources = watched_sources(specs)
-    files_specs = observed_sources(specs)
+    files_specs = file_sources(specs)
 
     @dg.sensor(
         name=LANDING_SENSOR,

@@ -70,13 +70,18 @@ def report(plan: ChangePlan, summaries: list[RunSummary]) -> str:
 
 
 def observe_landing(defs: dg.Definitions, settings, instance: dg.DagsterInstance) -> None:
-    """Record the landing files' new or changed data versions before a run starts."""
+    """Record the sources' new or changed data versions before a run starts. A source that
+    cannot be observed is named on stderr; the run goes on (its read says what is wrong)."""
+    import sys
+
     from etl_assets.assets.landing import observe_all
-    from etl_assets.connectors.files import LandingFiles
     from etl_assets.sources import load_sources
 
     partitions_def = defs.resolve_job_def(MEDALLION_JOB).partitions_def
     specs = load_sources(settings.sources_dir, urls=settings.source_urls).values()
-    landing = LandingFiles(base_dir=str(settings.landing_dir))
     if partitions_def is not None or not any(spec.is_daily for spec in specs):
-        observe_all(specs, landing, instance, partitions_def)
+        found = observe_all(specs, defs.resources, instance, partitions_def)
+        for name, result in found.items():
+            if isinstance(result, Exception):
+                text = getattr(result, "description", None) or str(result)
+                print(f"etl-assets run: landing/{name} not observed: {text}", file=sys.stderr)
