@@ -8,7 +8,7 @@ files are hashed and observed. `bronze/<source>` depends on `landing/<source>` a
 the SHA-256 it ingested per partition (`landing_sha256`), so Dagster's staleness ("unsynced:
 has a new dependency data version") and `etl-assets run --changed` compare like with like.
 
-Observations happen here (the UI's "Observe", the `landing_observation` schedule), in the
+Observations happen here (the UI's "Observe", the `landing_observations` schedule), in the
 landing sensor's tick and at the start of `etl-assets run`: all call `observe_source`.
 """
 
