@@ -5,8 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from etl_assets.assets.bronze import build_bronze_asset
+from etl_assets.assets.code_versions import with_versions
 from etl_assets.assets.common import daily_partitions
 from etl_assets.assets.gold import build_gold_assets
+from etl_assets.assets.landing import build_landing_asset, observable_sources
 from etl_assets.assets.silver import build_silver_assets
 from etl_assets.assets.warehouse import build_warehouse_assets
 from etl_assets.automation.build import build_automation
@@ -31,8 +33,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets.extend(with_gold_freshness(build_gold_assets(marts, partitions)))
         assets.extend(build_warehouse_assets(settings, partitions, marts))  # prod: to Postgres
     automation = build_automation(settings, list(sources.values()), partitions)
+    observed = observable_sources(sources.values())
+    landing = [build_landing_asset(spec, partitions) for spec in observed]
     return dg.Definitions(
-        assets=automation.attach_conditions(assets),
+        assets=[*landing, *automation.attach_conditions(with_versions(assets, sources, marts))],
         asset_checks=build_quality_checks(sources, partitions),
         jobs=automation.jobs,
         schedules=automation.schedules,

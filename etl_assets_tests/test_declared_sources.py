@@ -62,7 +62,7 @@ def test_docs_example_materializes_through_silver_with_checks(
     sources, data = quake_workspace(tmp_path, with_hook)
     defs, settings = defs_for(data, ETL_SOURCES_DIR=str(sources))
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"bronze/quakes", "silver/quakes", "silver/quakes_quarantine"}
+    assert keys == {"landing/quakes", "bronze/quakes", "silver/quakes", "silver/quakes_quarantine"}
 
     summary = run_pipeline(defs, settings, instance, days=QUAKE_DAYS)
     assert summary.success, summary.table()

@@ -11,13 +11,14 @@ import pandas as pd
 from etl_assets.assets import retries
 from etl_assets.assets.bronze_postgres import postgres_bronze
 from etl_assets.assets.bronze_reading import (
-    declared_env,
     failing_bad_landing,
     frame_batch,
     naming_the_day,
     read_records,
 )
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
+from etl_assets.assets.landing import record_ingested
+from etl_assets.assets.landing_remote import api_token, source_url
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
 from etl_assets.io.daily_frames import DailyFrames
@@ -68,19 +69,12 @@ def _read_landing(
     )
 
 
-def _source_url(spec: SourceSpec, day: pd.Timestamp | None) -> str:
-    url = spec.http.url
-    return url if day is None else url.replace("{date}", day.strftime("%Y-%m-%d"))
-
-
 def _read_api(
     api: HttpJsonApi, spec: SourceSpec, day: pd.Timestamp | None, log
 ) -> tuple[str, LandingRead, dict]:
     """Every page first, then the frame: a failure mid-pagination returns nothing."""
-    token = None
-    if spec.http.token_env:
-        token = declared_env(spec.file, "http.token_env", spec.http.token_env, "the API token")
-    fetched = api.read(spec.http, _source_url(spec, day), token=token, log=log)
+    url = source_url(spec, day.strftime("%Y-%m-%d") if day is not None else None)
+    fetched = api.read(spec.http, url, token=api_token(spec), log=log)
     read = read_records(
         spec,
         fetched.pages,
@@ -145,6 +139,7 @@ class _DayReader:
         self.traffic: dict[str, int] = {}
         self.schema: pd.Series | None = None
         self.seconds = 0.0
+        self.on_read = lambda day, sha256: None
 
     def read(self, day: pd.Timestamp | None) -> pd.DataFrame:
         spec = self.spec
@@ -164,6 +159,7 @@ class _DayReader:
             )
         self.seconds += timing["seconds"]
         self.files.append(_file_row(relative, read))
+        self.on_read(day, read.sha256)
         if self.schema is None or len(frame.columns) > len(self.schema):
             self.schema = frame.dtypes
         return frame
@@ -204,6 +200,7 @@ def build_bronze_asset(
         if spec.connector == "postgres":  # extends its last output by the rows changed since
             return postgres_bronze(context, spec, bronze_key(spec), resource_key, LAKE_IO_MANAGER)
         reader = _DayReader(spec, getattr(context.resources, resource_key), context.log)
+        reader.on_read = lambda day, sha: record_ingested(context, day, sha)
         if not daily:
             return dg.Output(reader.read(None), metadata=reader.summary())
         days = {day.strftime("%Y-%m-%d"): day for day in partition_days(context)}

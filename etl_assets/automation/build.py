@@ -4,6 +4,8 @@
 |---|---|---|
 | job: every layer with its checks, for a day or a range | `medallion` | - |
 | schedule: yesterday at 02:00, ETL_TIMEZONE | `medallion_daily` | stopped / running |
+| job: observe every `landing/<source>` (data versions) | `landing_observations` | - |
+| schedule: that job every 15 minutes | `landing_observations` | stopped / running |
 | sensor: landing files, new or changed by checksum | `landing_files` | stopped / running |
 | sensor: automation conditions (silver and gold) | `medallion_automation` | stopped / running |
 | sensor: run failures to the log and the webhook | `run_failure_alert` | running / running |
@@ -26,12 +28,13 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from etl_assets.assets.landing import landing_key, observable_sources
 from etl_assets.automation.alerts import build_failure_alert_sensor
 from etl_assets.automation.conditions import build_automation_sensor, with_automation_conditions
 from etl_assets.automation.executors import build_executor, with_backfill_policies
-from etl_assets.automation.jobs import medallion_job
+from etl_assets.automation.jobs import landing_observation_job, medallion_job
 from etl_assets.automation.range_follow_up import build_follow_up_sensor
-from etl_assets.automation.schedules import build_daily_schedule
+from etl_assets.automation.schedules import build_daily_schedule, build_observation_schedule
 from etl_assets.automation.sensors import build_landing_sensor, watched_sources
 from etl_assets.settings import Settings
 from etl_assets.sources import SourceSpec
@@ -81,9 +84,9 @@ def build_automation(
                 default_status=sensor_status,
             )
         )
-    return Automation(
-        jobs=[job],
-        schedules=[
+    jobs, schedules = (
+        [job],
+        [
             build_daily_schedule(
                 job,
                 schedule_status,
@@ -92,6 +95,15 @@ def build_automation(
                 partitions_start=settings.partitions_start,
             )
         ],
+    )
+    observed = [landing_key(spec) for spec in observable_sources(specs)]
+    if observed:
+        observe = landing_observation_job(observed)
+        jobs.append(observe)
+        schedules.append(build_observation_schedule(observe, schedule_status, settings.timezone))
+    return Automation(
+        jobs=jobs,
+        schedules=schedules,
         sensors=[
             *landing_sensor,
             build_automation_sensor(sensor_status),

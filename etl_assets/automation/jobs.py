@@ -21,3 +21,19 @@ def medallion_job(partitioned: bool = True) -> dg.UnresolvedAssetJobDefinition:
             else "Bronze, silver and gold with their checks (no source is daily: all at once)."
         ),
     )
+
+
+OBSERVATION_JOB = "landing_observations"
+
+
+def landing_observation_job(
+    keys: list[dg.AssetKey],
+) -> dg.UnresolvedAssetJobDefinition:
+    """Observes every `landing/<source>`: one run records each source's new or changed data
+    versions (every partition at once), which is what marks bronze unsynced."""
+    return dg.define_asset_job(
+        OBSERVATION_JOB,
+        selection=dg.AssetSelection.assets(*keys),
+        description="Observe the landing data of every source (files, APIs, tables): new or "
+        "changed data versions mark what they feed unsynced. Nothing is materialized.",
+    )

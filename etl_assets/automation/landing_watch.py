@@ -7,8 +7,9 @@ A file is ready when
 - it is not a temporary name (`.part`, `.tmp`, `~`, a hidden name...) and not empty;
 - two consecutive looks saw the same fingerprint (size, times, inode): nobody is writing it.
 
-Its checksum then makes the run key `<file>@<sha256>`, and the daemon never launches a run
-key twice: a file rewritten with the same bytes runs nothing.
+It runs when its checksum (its observed data version) differs from the SHA-256 bronze
+ingested for its partition: a file rewritten with the same bytes runs nothing, with or
+without a cursor.
 
 The state between ticks (the sensor's cursor, which Dagster stores with every tick) stays
 small whatever the size of the landing zone: a watermark, the time of the previous look
@@ -60,6 +61,7 @@ class ReadyFile:
     source: WatchedSource
     day: str | None
     sha256: str
+    ingested: str | None = None  # the SHA-256 bronze holds for the day (None: none yet)
 
 
 @dataclass(frozen=True)
@@ -134,20 +136,22 @@ def short_fingerprint(fingerprint: str) -> str:
 class TickInputs:
     sources: Sequence[WatchedSource]
     bounds: PartitionBounds
-    checksum: Callable[[str], str]  # reads a file; asked only for stable candidates
+    checksum: Callable[[str], str]  # the file's SHA-256 (its observed data version)
     max_ready: int
     now_ns: int  # when the look started
     clock_margin_ns: int
-    # Asked on the first tick only (no state): a file whose partition was materialized
-    # before the sensor ran is known, so switching the sensor on re-runs nothing.
-    already_ingested: Callable[[WatchedSource, str | None], bool] = lambda source, day: False
+    # The SHA-256 bronze ingested for a file's partition (None: never ingested). A file whose
+    # checksum equals it never runs, whatever the cursor says; one that differs runs once.
+    ingested: Callable[[WatchedSource, str | None], str | None] = lambda source, day: None
+    # Whether the last observation of the file saw its present fingerprint: a second look
+    # that lets a file the cursor does not know run without waiting a tick.
+    observed_stable: Callable[[str], bool] = lambda relative: False
 
 
 def plan_tick(
     entries: Iterable[LandingEntry], previous: WatchState | None, inputs: TickInputs
 ) -> TickPlan:
     """Sort every landing file into ready, waiting, skipped or known, and the next state."""
-    first_tick = previous is None
     previous = previous or WatchState()
     plan = TickPlan()
     changed_at: dict[str, int | None] = {}
@@ -157,7 +161,7 @@ def plan_tick(
             plan.known += 1
             continue
         changed_at[entry.relative] = entry.changed_ns
-        _plan_entry(plan, entry, tracked, first_tick, inputs)
+        _plan_entry(plan, entry, tracked, inputs)
     watermark = inputs.now_ns - inputs.clock_margin_ns
     plan.state.watermark_ns = max(watermark, previous.watermark_ns or watermark)
     # Handled files that the new watermark covers need no tracking any more.
@@ -177,7 +181,6 @@ def _plan_entry(
     plan: TickPlan,
     entry: LandingEntry,
     tracked: Tracked | None,
-    first_tick: bool,
     inputs: TickInputs,
 ) -> None:
     relative = entry.relative
@@ -198,25 +201,25 @@ def _plan_entry(
         files[relative] = Tracked(seen, handled=False)
         plan.waiting.append((relative, wait))
         return
-    if first_tick and inputs.already_ingested(source, day):
-        files[relative] = Tracked(seen, handled=True)
-        return
-    if tracked is None or tracked.seen != seen:
+    settled = tracked is not None and tracked.seen == seen
+    if not settled and not (tracked is None and inputs.observed_stable(relative)):
         files[relative] = Tracked(seen, handled=False)
         plan.waiting.append((relative, "settling (new or changed since the last look)"))
         return
-    if tracked.handled:
+    if tracked is not None and settled and tracked.handled:
         files[relative] = tracked
         return
     if len(plan.ready) >= inputs.max_ready:
-        files[relative] = tracked
+        files[relative] = Tracked(seen, handled=False)
         plan.waiting.append((relative, f"more than {inputs.max_ready} files ready: next tick"))
         return
     try:
         sha256 = inputs.checksum(relative)
     except FileNotFoundError:
         return  # removed since the scan: forgotten, like any removed file
-    plan.ready.append(ReadyFile(relative, source, day, sha256))
+    ingested = inputs.ingested(source, day)
+    if sha256 != ingested:
+        plan.ready.append(ReadyFile(relative, source, day, sha256, ingested))
     files[relative] = Tracked(seen, handled=True)
 
 

@@ -55,3 +55,22 @@ def build_daily_schedule(
         return dg.RunRequest(run_key=tick.date().isoformat() if tick else None)
 
     return medallion_daily
+
+
+OBSERVATION_SCHEDULE = "landing_observations"
+OBSERVATION_CRON = "*/15 * * * *"  # cheap: only new or changed files are read
+
+
+def build_observation_schedule(
+    job: dg.UnresolvedAssetJobDefinition, default_status: dg.DefaultScheduleStatus, timezone: str
+) -> dg.ScheduleDefinition:
+    """Every 15 minutes, observes every `landing/<source>` (the job `landing_observations`)."""
+    return dg.ScheduleDefinition(
+        name=OBSERVATION_SCHEDULE,
+        job=job,
+        cron_schedule=OBSERVATION_CRON,
+        execution_timezone=timezone,
+        default_status=default_status,
+        description="Every 15 minutes: observe every source's landing data (files' SHA-256, an "
+        "API's first page, a table's watermark and row count), so the UI shows unsynced days.",
+    )

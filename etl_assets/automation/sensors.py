@@ -2,9 +2,10 @@
 
 Each ready file (landing_watch.py says when) becomes one run of the medallion job: for a
 dated file, its day's partition of the file's bronze asset and of the silver and gold
-assets below it; for the undated catalogue, its unpartitioned assets. The run key is
-`<file>@<sha256>`: the daemon never launches the same content twice, even after a cursor
-reset, and a file rewritten with the same bytes runs nothing. What reaches across days
+assets below it; for the undated catalogue, its unpartitioned assets. Each tick observes
+`landing/<source>` (assets/landing.py) and a ready file runs only when its SHA-256 differs
+from the one bronze ingested for its partition, whatever the cursor says. The run key is
+`<file>@<sha256>~<sha256 it replaces>`: one change is never launched twice. What reaches across days
 (silver D-1's late rows, histories and whole-history marts) follows through the automation
 sensor (conditions.py).
 """
@@ -12,10 +13,17 @@ sensor (conditions.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 
+from etl_assets.assets.landing import (
+    FileVersion,
+    file_sources,
+    ingested_versions,
+    observe_source,
+)
 from etl_assets.automation.landing_watch import (
     PartitionBounds,
     ReadyFile,
@@ -55,6 +63,7 @@ def build_landing_sensor(
     default_status: dg.DefaultSensorStatus,
 ) -> dg.SensorDefinition:
     sources = watched_sources(specs)
+    files_specs = file_sources(specs)
 
     @dg.sensor(
         name=LANDING_SENSOR,
@@ -79,14 +88,17 @@ def build_landing_sensor(
             return dg.SkipReason(
                 f"{missing}: check ETL_DATA_DIR and the mount; the sensor resumes when it is back."
             )
+        # The tick's look is also an observation of landing/<source>: data versions first.
+        versions = observe_for_tick(files_specs, landing, context.instance, partitions_def, entries)
         inputs = TickInputs(
             sources=sources,
             bounds=_bounds(partitions_def),
-            checksum=landing.sha256_of,
+            checksum=versions.checksum,
             max_ready=MAX_RUNS_PER_TICK,
             now_ns=started_ns,
             clock_margin_ns=landing.clock_margin_ns(),
-            already_ingested=_ingested_lookup(context.instance),
+            ingested=versions.ingested,
+            observed_stable=versions.observed_stable,
         )
         plan = plan_tick(sorted(entries, key=lambda e: e.relative), previous, inputs)
         _log_plan(context, plan)
@@ -95,6 +107,7 @@ def build_landing_sensor(
             run_requests=[_run_request(ready, graph) for ready in plan.ready],
             skip_reason=None if plan.ready else _skip_text(plan),
             cursor=plan.state.encode(),
+            asset_events=versions.events,
         )
 
     return landing_files
@@ -107,22 +120,42 @@ def _bounds(partitions_def: dg.TimeWindowPartitionsDefinition) -> PartitionBound
     )
 
 
-def _ingested_lookup(instance: dg.DagsterInstance):
-    """Whether a file's partition of its bronze asset is materialized (one query per source)."""
-    materialized: dict[tuple[str, ...], set[str] | bool] = {}
+@dataclass
+class TickVersions:
+    """The tick's observation: every file's data version, and what bronze ingested."""
 
-    def ingested(source: WatchedSource, day: str | None) -> bool:
-        if source.bronze_key not in materialized:
-            key = dg.AssetKey(source.bronze_key)
-            materialized[source.bronze_key] = (
-                set(instance.get_materialized_partitions(key))
-                if source.daily
-                else instance.get_latest_materialization_event(key) is not None
-            )
-        known = materialized[source.bronze_key]
-        return day in known if isinstance(known, set) else known
+    events: list[dg.AssetObservation]
+    by_path: dict[str, FileVersion]
+    ingested_by_source: dict[tuple[str, ...], dict[str | None, str]]
+    fallback: Callable[[str], str]
 
-    return ingested
+    def checksum(self, relative: str) -> str:
+        version = self.by_path.get(relative)
+        return version.sha256 if version else self.fallback(relative)
+
+    def observed_stable(self, relative: str) -> bool:
+        version = self.by_path.get(relative)
+        return version is not None and version.stable
+
+    def ingested(self, source: WatchedSource, day: str | None) -> str | None:
+        return self.ingested_by_source.get(source.bronze_key, {}).get(day)
+
+
+def observe_for_tick(specs, landing: LandingFiles, instance, partitions_def, entries):
+    """Observe the sources' files (hashing only new or changed ones) and read, per
+    partition, the SHA-256 bronze recorded when it ingested it (one query per source)."""
+    events: list[dg.AssetObservation] = []
+    by_path: dict[str, FileVersion] = {}
+    ingested: dict[tuple[str, ...], dict[str | None, str]] = {}
+    keys = partitions_def.get_partition_keys()
+    for spec in specs:
+        observed = observe_source(spec, landing, instance, keys if spec.is_daily else None, entries)
+        events.extend(observed.events)
+        by_path.update({v.relative: v for v in observed.versions.values()})
+        days = sorted(d for d in observed.versions if d) if spec.is_daily else None
+        bronze = ("bronze", spec.name)
+        ingested[bronze] = ingested_versions(instance, dg.AssetKey(bronze), days)
+    return TickVersions(events, by_path, ingested, landing.sha256_of)
 
 
 def _run_request(ready: ReadyFile, graph) -> dg.RunRequest:
@@ -143,8 +176,11 @@ def _run_request(ready: ReadyFile, graph) -> dg.RunRequest:
         return all(n.is_partitioned == dated for n in (node, *parents))
 
     keys = [key for key in downstream.resolve(graph) if same_partitioning(key)]
+    # The version it replaces is part of the key: a file put back to an earlier content
+    # (A, B, then A again) runs again; the same change is never launched twice.
+    after = f"~{ready.ingested[:16]}" if ready.ingested else ""
     return dg.RunRequest(
-        run_key=f"{ready.relative}@{ready.sha256}",
+        run_key=f"{ready.relative}@{ready.sha256}{after}",
         partition_key=ready.day,
         asset_selection=sorted(keys, key=dg.AssetKey.to_user_string),
         tags={LANDING_FILE_TAG: ready.relative, LANDING_SHA_TAG: ready.sha256},

@@ -42,6 +42,12 @@ def register(commands) -> None:
         help="only these sources and what is built from them (default: every source)",
     )
     run.add_argument(
+        "--changed",
+        action="store_true",
+        help="only the partitions whose landing data or code changed since their last "
+        "materialization, and what depends on them",
+    )
+    run.add_argument(
         "--log-level",
         default="WARNING",
         help="Dagster console log level (DEBUG, INFO, WARNING, ERROR)",
@@ -77,6 +83,7 @@ def _sources(text: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from etl_assets.cli.run_changed import observe_landing, report, run_changed
     from etl_assets.instance_guard import LandingNotReady, RunConflict, guarded_run
     from etl_assets.runner import CannotRun, days_to_run, run_pipeline
     from etl_assets.settings import SettingsError, get_settings
@@ -89,21 +96,34 @@ def _run(args: argparse.Namespace) -> int:
         settings = get_settings()
         # Built from this process's settings, not the code location's import-time ones.
         defs = build_definitions(settings)
-        days = days_to_run(defs, settings, args.first_day, args.last_day, select=args.select)
+        if args.changed and (args.first_day or args.last_day or args.select):
+            raise CannotRun("--changed picks the partitions itself: drop --from/--to/--select.")
+        days = (
+            None
+            if args.changed
+            else days_to_run(defs, settings, args.first_day, args.last_day, select=args.select)
+        )
     except (CannotRun, SettingsError, SourceDeclarationError) as exc:
         print(f"etl-assets run: {exc}", file=sys.stderr)
         return 2
-    try:  # one headless run at a time, dead runs failed, lake commits recovered
-        summary = guarded_run(
-            instance_home(),
-            settings,
-            days,
-            lambda instance: run_pipeline(
-                defs, settings, instance, days=days, log_level=args.log_level, select=args.select
-            ),
+
+    def work(instance):
+        observe_landing(defs, settings, instance)  # landing data versions, before any run
+        if args.changed:
+            return run_changed(defs, instance, log_level=args.log_level)
+        return run_pipeline(
+            defs, settings, instance, days=days, log_level=args.log_level, select=args.select
         )
+
+    try:  # one headless run at a time, dead runs failed, lake commits recovered
+        outcome = guarded_run(instance_home(), settings, days or [], work)
     except (CannotRun, RunConflict, LandingNotReady) as exc:
         print(f"etl-assets run: {exc}", file=sys.stderr)
         return 2
+    if args.changed:
+        plan, summaries = outcome
+        print(report(plan, summaries))
+        return 0 if all(s.success for s in summaries) else 1
+    summary = outcome
     print(summary.table())
     return 0 if summary.success else 1

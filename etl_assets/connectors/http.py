@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import dagster as dg
 from pydantic import Field
 
-from etl_assets.connectors.pagination import PaginationError, walk_pages
+from etl_assets.connectors.pagination import PaginationError, first_page_params, walk_pages
 from etl_assets.sources.http_spec import HttpSpec
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "signature", "sig", "auth")
@@ -91,6 +91,15 @@ class HttpRead:
     sha256: str  # over the page bodies, in order
     requests: int  # HTTP requests sent, retries included
     retries: int
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """The first page of an API, as its observation sees it (records are not parsed)."""
+
+    url: str  # as shown
+    sha256: str  # of the body
+    size_bytes: int
 
 
 # ------------------------------------------------------------------------ breakers
@@ -153,6 +162,13 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
+def _headers(token: str | None) -> dict[str, str]:
+    headers = {"Accept": "application/json", "User-Agent": "etl-assets"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
 def _describe(params: dict) -> str:
     return f" ({urlencode(params)})" if params else ""
 
@@ -193,9 +209,7 @@ class HttpJsonApi(dg.ConfigurableResource):
         digest = hashlib.sha256()
         counts = {"bytes": 0, "requests": 0, "retries": 0}
         breaker = _breaker_for(url, self.breaker_failures, self.breaker_reset_seconds)
-        headers = {"Accept": "application/json", "User-Agent": "etl-assets"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        headers = _headers(token)
 
         with requests.Session() as session:
             session.max_redirects = self.max_redirects
@@ -218,6 +232,33 @@ class HttpJsonApi(dg.ConfigurableResource):
             requests=counts["requests"],
             retries=counts["retries"],
         )
+
+    def first_page(
+        self,
+        http: HttpSpec,
+        url: str,
+        *,
+        token: str | None = None,
+        log: logging.Logger | Any | None = None,
+    ) -> FirstPage:
+        """One GET of the first page (with the same retries, breaker and limits as `read`):
+        what an observation of the source compares, never the whole API."""
+        import requests
+
+        counts = {"bytes": 0, "requests": 0, "retries": 0}
+        breaker = _breaker_for(url, self.breaker_failures, self.breaker_reset_seconds)
+        with requests.Session() as session:
+            session.max_redirects = self.max_redirects
+            body = self._get_with_retries(
+                session,
+                breaker,
+                url,
+                first_page_params(http),
+                _headers(token),
+                counts,
+                log or _logger,
+            )
+        return FirstPage(display_url(url), hashlib.sha256(body).hexdigest(), len(body))
 
     # ---------------------------------------------------------------- one request
 

@@ -59,6 +59,18 @@ def walk_pages(fetch: Callable[[dict], Any], http: HttpSpec) -> list[list]:
     return walker.pages
 
 
+def first_page_params(http: HttpSpec) -> dict:
+    """The query parameters of the first page, as `walk_pages` asks for it."""
+    paging = http.pagination
+    if paging.type == "none":
+        return {}
+    if paging.type == "cursor":
+        return {paging.size_param: paging.page_size}
+    if paging.type == "page":
+        return {paging.page_param: paging.first_page, paging.size_param: paging.page_size}
+    return {paging.offset_param: 0, paging.size_param: paging.page_size}
+
+
 class _Walker:
     def __init__(self, fetch: Callable[[dict], Any], http: HttpSpec):
         self.fetch = fetch

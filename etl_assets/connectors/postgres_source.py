@@ -46,6 +46,13 @@ class Extract:
     label: str  # postgres://host:port/db/schema.table (no credentials)
 
 
+@dataclass(frozen=True)
+class Probe:
+    watermark: str | None  # the greatest watermark value in the table (None: no row)
+    rows: int
+    label: str
+
+
 class PostgresSource(dg.ConfigurableResource):
     """Reads declared columns of a source table; one short read-only transaction per call."""
 
@@ -60,17 +67,7 @@ class PostgresSource(dg.ConfigurableResource):
         url: str,
     ) -> Extract:
         redacted = redact_url(url)
-        try:
-            conn = psycopg2.connect(
-                url, connect_timeout=self.connect_timeout, application_name="etl_assets_source"
-            )
-        except psycopg2.OperationalError as error:
-            cause = " ".join(str(error).replace(url, redacted).split())
-            raise SourceConnectionError(
-                f"Cannot connect to the source database of {spec.qualified_table} at "
-                f"{redacted}: {redact_url(cause)}. Check that the server is up and that "
-                f"{spec.url_env} is right; the step is retried with backoff."
-            ) from None
+        conn = self._connect(spec, url)
         try:
             conn.set_session(readonly=True)
             with conn, conn.cursor() as cursor:
@@ -99,6 +96,45 @@ class PostgresSource(dg.ConfigurableResource):
         last = records[-1][spec.watermark] if records else None
         new_watermark = last if last is not None else watermark
         return Extract(records, new_watermark, digest.hexdigest(), size, _label(url, spec))
+
+    def probe(self, spec: PostgresSourceSpec, url: str) -> Probe:
+        """The table's greatest watermark and row count, in one aggregate query: what an
+        observation compares (a new or changed row moves the first, a deleted row the
+        second), never the rows themselves."""
+        conn = self._connect(spec, url)
+        query = sql.SQL("SELECT max({})::text, count(*) FROM {}").format(
+            sql.Identifier(spec.watermark), sql.Identifier(spec.schema, spec.table)
+        )
+        try:
+            conn.set_session(readonly=True)
+            with conn, conn.cursor() as cursor:
+                cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+                cursor.execute(query)
+                watermark, rows = cursor.fetchone()
+        except (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedColumn) as error:
+            raise dg.Failure(
+                description=f"Cannot observe {spec.qualified_table} at {redact_url(url)}: "
+                f"{str(error).splitlines()[0]}. Fix postgres.table or postgres.watermark in "
+                "the declaration.",
+                allow_retries=False,
+            ) from None
+        finally:
+            conn.close()
+        return Probe(watermark, int(rows), _label(url, spec))
+
+    def _connect(self, spec: PostgresSourceSpec, url: str):
+        redacted = redact_url(url)
+        try:
+            return psycopg2.connect(
+                url, connect_timeout=self.connect_timeout, application_name="etl_assets_source"
+            )
+        except psycopg2.OperationalError as error:
+            cause = " ".join(str(error).replace(url, redacted).split())
+            raise SourceConnectionError(
+                f"Cannot connect to the source database of {spec.qualified_table} at "
+                f"{redacted}: {redact_url(cause)}. Check that the server is up and that "
+                f"{spec.url_env} is right; the step is retried with backoff."
+            ) from None
 
     def _read(self, cursor, spec, columns, watermark) -> list[dict[str, str | None]]:
         query = sql.SQL("SELECT {} FROM {}").format(

@@ -91,3 +91,15 @@ def require_frame(
         description=f"{description} {advice}" if advice else description,
         allow_retries=False,
     )
+
+
+def consecutive_stretches(days: list[str], existing: list[str]) -> list[list[str]]:
+    """`days` (in order) cut into runs of consecutive keys of `existing`."""
+    position = {day: i for i, day in enumerate(existing)}
+    stretches: list[list[str]] = []
+    for day in days:
+        if stretches and position[day] == position[stretches[-1][-1]] + 1:
+            stretches[-1].append(day)
+        else:
+            stretches.append([day])
+    return stretches

@@ -59,4 +59,7 @@ def evaluate_sensor(defs: dg.Definitions, instance, name: str, cursor: str | Non
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
     )
-    return defs.resolve_sensor_def(name).evaluate_tick(context)
+    result = defs.resolve_sensor_def(name).evaluate_tick(context)
+    for event in result.asset_events:  # the daemon stores the tick's observations
+        instance.report_runless_asset_event(event)
+    return result

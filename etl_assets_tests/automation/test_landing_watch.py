@@ -211,23 +211,36 @@ def test_removed_file_is_forgotten():
     assert landing.tick(arrived.state).state.files == {}
 
 
-def test_first_tick_counts_ingested_partitions_as_known():
+def test_without_a_cursor_what_bronze_ingested_decides():
+    """A new or reset cursor: a file whose SHA-256 bronze already ingested never runs; one
+    whose bytes differ from what bronze ingested runs once; an observation that saw the same
+    fingerprint before counts as the second look."""
     landing = FakeLanding()
-    for day in ("2024-01-05", "2024-01-06"):
-        landing.put(f"orders/orders_{day}.csv", b"header\nrow\n")
+    for day in ("2024-01-05", "2024-01-06", "2024-01-07"):
+        landing.put(f"orders/orders_{day}.csv", f"header\nrow {day}\n".encode())
+    ingested = {
+        "2024-01-05": landing.checksum("orders/orders_2024-01-05.csv"),  # in sync
+        "2024-01-06": "the sha256 of an older file",  # changed while the sensor was off
+    }  # 2024-01-07: never ingested
+    landing.reads.clear()
 
-    def ingested(source, day):
-        return day == "2024-01-05"
+    def ingested_sha(source, day):
+        return ingested.get(day)
 
-    first = landing.tick(None, already_ingested=ingested)
-    assert [name for name, _ in first.waiting] == ["orders/orders_2024-01-06.csv"]
-    second = landing.tick(first.state, already_ingested=ingested)
-    assert [r.relative for r in second.ready] == ["orders/orders_2024-01-06.csv"]
-    assert landing.reads == ["orders/orders_2024-01-06.csv"]
-    # The known file is read when it changes.
-    landing.put("orders/orders_2024-01-05.csv", b"header\nnew row\n")
-    assert [r.relative for r in landing.settle(second.state).ready] == [
-        "orders/orders_2024-01-05.csv"
+    first = landing.tick(None, ingested=ingested_sha)
+    assert first.ready == []  # one look only: every file waits for a second
+    second = landing.tick(first.state, ingested=ingested_sha)
+    assert [r.relative for r in second.ready] == [
+        "orders/orders_2024-01-06.csv",
+        "orders/orders_2024-01-07.csv",
+    ]
+    assert second.ready[0].ingested == "the sha256 of an older file"
+    assert landing.tick(second.state, ingested=ingested_sha).ready == []
+    # A reset cursor: the in-sync file never runs; an observation counts as the first look.
+    reset = landing.tick(None, ingested=ingested_sha, observed_stable=lambda relative: True)
+    assert [r.relative for r in reset.ready] == [
+        "orders/orders_2024-01-06.csv",
+        "orders/orders_2024-01-07.csv",
     ]
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from etl_assets.automation.sensors import LANDING_FILE_TAG, LANDING_SENSOR, LANDING_SHA_TAG
+from etl_assets.cli.run_changed import observe_landing
+from etl_assets.runner import run_pipeline
 from etl_assets_tests.automation.conftest import DAY_AFTER_SAMPLE, evaluate_sensor, execute
 
 ORDERS_DAY_ASSETS = [
@@ -86,23 +88,34 @@ def test_sensor_runs_materialize_the_day_up_to_gold(
     assert checks["row_accounting"]  # the day's checks ran with it
 
 
-def test_already_materialized_days_are_not_run_again_when_the_sensor_starts(
+def test_the_sensor_decides_from_what_bronze_ingested_not_from_its_cursor(
     data_dir, defs_for, persistent_instance, land_next_day
 ):
-    defs, _ = defs_for(data_dir)
-    # What `make run` leaves behind: every landed day of bronze materialized.
-    for day in ("2024-01-01", "2024-01-02", "2024-01-03"):
-        for source in ("orders", "customers"):
-            persistent_instance.report_runless_asset_event(
-                dg.AssetMaterialization(["bronze", source], partition=day)
-            )
-    persistent_instance.report_runless_asset_event(dg.AssetMaterialization(["bronze", "products"]))
+    """What `make run` leaves behind, then the sensor switched on (no cursor): nothing runs
+    again; a file corrected while the sensor was off runs once, with the day that landed."""
+    defs, settings = defs_for(data_dir)
+    observe_landing(defs, settings, persistent_instance)
+    assert run_pipeline(defs, settings, persistent_instance).success
+    unchanged = two_ticks(defs, persistent_instance)
+    assert [t.run_requests for t in unchanged] == [[], []]
+    assert "no new or changed landing file" in unchanged[1].skip_message
+
+    corrected = data_dir / "landing" / "orders" / "orders_2024-01-02.csv"
+    corrected.write_bytes(corrected.read_bytes().rsplit(b"\n", 3)[0] + b"\n")
     land_next_day()
-    _, tick = two_ticks(defs, persistent_instance)
-    assert sorted(r.tags[LANDING_FILE_TAG] for r in tick.run_requests) == [
+    first, second = two_ticks(defs, persistent_instance)  # a reset cursor, like a new one
+    assert first.run_requests == []  # changed files settle one look, as new ones do
+    assert sorted(r.tags[LANDING_FILE_TAG] for r in second.run_requests) == [
         f"customers/customers_{DAY_AFTER_SAMPLE}.csv",
+        "orders/orders_2024-01-02.csv",
         f"orders/orders_{DAY_AFTER_SAMPLE}.csv",
     ]
+    # The tick recorded the new data version of that day only (and the new day's).
+    changed = {
+        e.partition for e in [*first.asset_events, *second.asset_events]
+        if e.asset_key == dg.AssetKey(["landing", "orders"])
+    }  # fmt: skip
+    assert changed == {"2024-01-02", DAY_AFTER_SAMPLE}
 
 
 # --- bad input --------------------------------------------------------------------------
