@@ -14,6 +14,7 @@ from dagster._core.storage.tags import (
 
 from etl_assets.automation.changed import ChangePlan, PlannedRun, plan_changed
 from etl_assets.automation.jobs import MEDALLION_JOB
+from etl_assets.instance_guard import process_tags
 from etl_assets.runner import RunSummary, summarise
 
 _SHOWN_CAUSES = 10
@@ -36,7 +37,7 @@ def run_changed(
 
 
 def _execute(job, instance, planned: PlannedRun, log_level: str) -> RunSummary:
-    tags = {"etl/changed": "true"}
+    tags = {"etl/changed": "true", **process_tags()}  # the next run can tell if this one died
     if planned.days:
         tags |= {
             ASSET_PARTITION_RANGE_START_TAG: planned.days[0],
@@ -50,7 +51,7 @@ def _execute(job, instance, planned: PlannedRun, log_level: str) -> RunSummary:
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    return summarise(result, instance, list(planned.days), time.perf_counter() - started)
+    return summarise([result], instance, list(planned.days), time.perf_counter() - started)
 
 
 def report(plan: ChangePlan, summaries: list[RunSummary]) -> str:

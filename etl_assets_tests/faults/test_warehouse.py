@@ -47,7 +47,12 @@ def warehouse_fingerprint(url: str, schema: str) -> dict[str, str]:
 
 
 def prod_env(url: str, prefix: str) -> dict[str, str]:
-    return {"ETL_ENV": "prod", "ETL_WAREHOUSE_URL": url, "ETL_WAREHOUSE_SCHEMA_PREFIX": prefix}
+    return {
+        "ETL_ENV": "prod",
+        "ETL_WAREHOUSE_URL": url,
+        "ETL_WAREHOUSE_SCHEMA_PREFIX": prefix,
+        "ETL_PII_HASH_KEY": "fault-suite-secret-key-0123456789abcdef",  # prod refuses none
+    }
 
 
 @pytest.fixture(scope="module")
