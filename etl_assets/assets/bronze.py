@@ -16,6 +16,7 @@ from etl_assets.assets.bronze_reading import (
     frame_batch,
     read_records,
 )
+from etl_assets.assets.column_docs import bronze_descriptions
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.connectors.http import HttpJsonApi, display_url
@@ -173,7 +174,9 @@ class _DayReader:
             self.log.warning(metadata["warning"])
         return {
             **metadata,
-            "dagster/column_schema": table_schema(self.schema.to_dict()),
+            "dagster/column_schema": table_schema(
+                self.schema.to_dict(), bronze_descriptions(self.spec, self.schema.index)
+            ),
             "seconds": round(self.seconds, 3),
         }
 

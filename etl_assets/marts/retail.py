@@ -83,8 +83,7 @@ DAILY_SALES = MartSpec(
     },
     column_descriptions={
         "order_date": "The day of the invoices (midnight), from silver/orders; the partition.",
-        "country": f"The customer's country, canonical spelling; {UNKNOWN!r} when a line has "
-        "none.",
+        "country": f"The customer's country (canonical spelling); {UNKNOWN!r} when none.",
         "invoices": f"Distinct invoice numbers with a non-cancelled {_PRODUCT_LINE}.",
         "lines": f"Count of non-cancelled {_PRODUCT_LINE}s.",
         "units": f"Units sold: sum of quantity over non-cancelled {_PRODUCT_LINE}s.",
