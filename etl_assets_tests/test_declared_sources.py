@@ -96,6 +96,36 @@ def test_docs_example_materializes_through_silver_with_checks(
     assert not warn.passed and warn.severity == dg.AssetCheckSeverity.WARN
     assert "known_magnitude_type (1)" in warn.description
     assert "mlv" in frames["quakes"]["magnitude_type"].tolist()  # warned, kept
+    assert_described_columns(instance)
+
+
+def column_descriptions(instance: dg.DagsterInstance, *path: str) -> dict[str, str | None]:
+    """column -> description, from the asset's latest materialization's column schema."""
+    record = instance.get_latest_materialization_event(dg.AssetKey(list(path)))
+    schema = record.asset_materialization.metadata["dagster/column_schema"].value
+    return {column.name: column.description for column in schema.columns}
+
+
+def assert_described_columns(instance: dg.DagsterInstance) -> None:
+    """The example's declared descriptions reach bronze (by the name in the file), silver
+    (by the `as` name, derived columns too) and the quarantine; the pipeline describes the
+    columns it writes itself; a column declared without one has none."""
+    magnitude = "Magnitude on the scale named by magnitude_type"
+    bronze = column_descriptions(instance, "bronze", "quakes")
+    assert bronze["mag"].startswith(f"As read, a string. {magnitude}")
+    assert bronze["mag"].endswith("not measured it yet.")  # the folded block, one line
+    assert "partition day of the landing file" in bronze["_landing_date"]
+    assert bronze["place"] == "As read, a string."
+    silver = column_descriptions(instance, "silver", "quakes")
+    assert silver["magnitude"].startswith(magnitude)
+    assert silver["depth_km"] == "Depth below the surface, km; null if unknown."
+    assert silver["is_earthquake"] == "False for blasts and other events."
+    assert silver["event_date"].startswith("The day of event_time (midnight)")
+    assert "landing path" in silver["_source_file"]
+    assert silver["place"] is None
+    quarantine = column_descriptions(instance, "silver", "quakes_quarantine")
+    assert quarantine["depth"].endswith("Depth below the surface, km; null if unknown.")
+    assert quarantine["_reject_reason"].startswith("Why the row was quarantined")
 
 
 CATALOGUE_YAML = """

@@ -124,6 +124,23 @@ def test_materializations_record_operator_metadata(materialized):
         assert key in metadata, key
 
 
+def test_every_column_schema_describes_every_column(materialized):
+    """bronze (declared and lineage columns), silver, quarantine and gold: no column
+    without a description in the materializations of a sample run."""
+    _, summary, instance = materialized
+    assert summary.success, summary.table()
+    checked = []
+    for key in instance.get_asset_keys():
+        record = instance.get_latest_materialization_event(key)
+        if record is None or key.path[0] not in ("bronze", "silver", "gold"):
+            continue
+        checked.append(key.to_user_string())
+        schema = record.asset_materialization.metadata["dagster/column_schema"].value
+        undescribed = [column.name for column in schema.columns if not column.description]
+        assert undescribed == [], key.to_user_string()
+    assert len(checked) == 3 + 2 * 3 + 4, checked  # bronze, silver and quarantines, gold
+
+
 def test_rerun_gives_identical_parquet(materialized, defs_for, instance):
     data_dir, _, _ = materialized
     paths = [

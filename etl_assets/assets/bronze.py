@@ -16,6 +16,7 @@ from etl_assets.assets.bronze_reading import (
     naming_the_day,
     read_records,
 )
+from etl_assets.assets.column_docs import bronze_descriptions
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
 from etl_assets.assets.landing import record_ingested
 from etl_assets.assets.landing_remote import api_token, source_url
@@ -170,7 +171,9 @@ class _DayReader:
             self.log.warning(metadata["warning"])
         return {
             **metadata,
-            "dagster/column_schema": table_schema(self.schema.to_dict()),
+            "dagster/column_schema": table_schema(
+                self.schema.to_dict(), bronze_descriptions(self.spec, self.schema.index)
+            ),
             "seconds": round(self.seconds, 3),
         }
 

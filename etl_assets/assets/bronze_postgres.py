@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from etl_assets.assets.bronze_reading import declared_env, frame_batch, read_records
+from etl_assets.assets.column_docs import bronze_descriptions
 from etl_assets.assets.common import frame_schema, stopwatch
 from etl_assets.connectors.postgres_source import PostgresSource
 from etl_assets.sources import SourceSpec
@@ -101,7 +102,9 @@ def postgres_bronze(
             "rows_extracted": len(batch),
             "source_table": extract.label,
             "source_bytes": extract.size_bytes,
-            "dagster/column_schema": frame_schema(bronze),
+            "dagster/column_schema": frame_schema(
+                bronze, bronze_descriptions(spec, bronze.columns)
+            ),
             "seconds": timing["seconds"],
         },
     )

@@ -31,6 +31,7 @@ import dagster as dg
 from etl_assets.assets.landing import landing_key, observable_sources
 from etl_assets.marts.spec import MartSpec
 from etl_assets.sources import SourceSpec
+from etl_assets.sources.spec import is_documentation
 
 # Bump when the layer's transform gives other rows for the same declaration and input.
 BRONZE_VERSION = "1"
@@ -39,14 +40,18 @@ GOLD_VERSION = "1"
 WAREHOUSE_VERSION = "1"
 
 _BRONZE_FIELDS = ("name", "connector", "format", "path", "partitioning", "http", "postgres",
-                  "ignore_fields")  # fmt: skip
+                  "ignore_fields", "encoding", "delimiter")  # fmt: skip
 _NOT_SILVER = {"description", "owners", "expectations", "file"}
 
 
 def _plain(value: object) -> object:
     """A JSON-able, order-stable picture of a declaration part."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not is_documentation(f)  # a description never decides content
+        }
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple | set | frozenset):
@@ -71,7 +76,8 @@ def _digest(*parts: object) -> str:
 
 def bronze_code_version(spec: SourceSpec) -> str:
     fields = {name: getattr(spec, name) for name in _BRONZE_FIELDS}
-    return _digest(BRONZE_VERSION, fields, spec.raw_columns, spec.required_raw_columns)
+    spellings = [(c.name, c.aliases) for c in spec.columns]  # which header names are read
+    return _digest(BRONZE_VERSION, fields, spec.raw_columns, spec.required_raw_columns, spellings)
 
 
 def silver_code_version(spec: SourceSpec) -> str:
@@ -80,7 +86,9 @@ def silver_code_version(spec: SourceSpec) -> str:
 
 
 def gold_code_version(mart: MartSpec, sources: Mapping[str, SourceSpec]) -> str:
-    fields = {f.name: getattr(mart, f.name) for f in dataclasses.fields(mart)}
+    fields = {
+        f.name: getattr(mart, f.name) for f in dataclasses.fields(mart) if not is_documentation(f)
+    }
     fields.pop("description", None)
     inputs = sorted({i.source for i in mart.inputs})
     silver = [silver_code_version(sources[name]) for name in inputs if name in sources]

@@ -31,14 +31,23 @@ def partition_days(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
     )
 
 
-def table_schema(dtypes: Mapping[str, object]) -> dg.TableSchema:
+def table_schema(
+    dtypes: Mapping[str, object], descriptions: Mapping[str, str] | None = None
+) -> dg.TableSchema:
+    """Each column's name, dtype and (when known and not empty) its description."""
+    described = descriptions or {}
     return dg.TableSchema(
-        columns=[dg.TableColumn(name=name, type=str(dtype)) for name, dtype in dtypes.items()]
+        columns=[
+            dg.TableColumn(name=name, type=str(dtype), description=described.get(name) or None)
+            for name, dtype in dtypes.items()
+        ]
     )
 
 
-def frame_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    return table_schema(frame.dtypes.to_dict())
+def frame_schema(
+    frame: pd.DataFrame, descriptions: Mapping[str, str] | None = None
+) -> dg.TableSchema:
+    return table_schema(frame.dtypes.to_dict(), descriptions)
 
 
 def column_lineage(deps: Mapping[str, Sequence[tuple[dg.AssetKey, str]]]) -> dg.TableColumnLineage:

@@ -42,7 +42,7 @@ def _gold_output(mart: MartSpec, frame: pd.DataFrame, seconds: float) -> dg.Outp
     return dg.Output(
         frame,
         metadata={
-            "dagster/column_schema": frame_schema(frame),
+            "dagster/column_schema": frame_schema(frame, mart.column_descriptions),
             "dagster/column_lineage": column_lineage(_lineage(mart)),
             "seconds": seconds,
         },
@@ -177,7 +177,8 @@ def _daily_mart(mart: MartSpec, partitions_def: dg.PartitionsDefinition) -> dg.A
 
         def summary() -> dict:
             output = _gold_output(mart, pd.DataFrame(), round(timing["seconds"], 3))
-            return {**output.metadata, "dagster/column_schema": table_schema(schema)}
+            described = table_schema(schema, mart.column_descriptions)
+            return {**output.metadata, "dagster/column_schema": described}
 
         first = inputs[mart.inputs[0].source]  # the inputs share the run's days
         groups = first.chunks(GROUP_ROWS)

@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.assets.bronze import bronze_key
+from etl_assets.assets.column_docs import silver_descriptions
 from etl_assets.assets.common import (
     ALLOW_MISSING_PARTITIONS,
     frame_schema,
@@ -143,11 +144,11 @@ def build_silver_assets(
             output_name="silver",
             metadata={
                 **metadata,
-                "dagster/column_schema": frame_schema(clean),
+                "dagster/column_schema": frame_schema(clean, silver_descriptions(spec)),
                 "dagster/column_lineage": silver_lineage(spec, list(clean.columns)),
             },
         )
-        yield quarantine_output(result, quarantine_figures(spec, result.quarantine))
+        yield quarantine_output(spec, result, quarantine_figures(spec, result.quarantine))
         yield from accounting_events(
             context, silver_key(spec), bronze, result, day_column=None, days=None
         )

@@ -7,6 +7,7 @@ from dataclasses import replace
 import dagster as dg
 import pandas as pd
 
+from etl_assets.assets.column_docs import silver_descriptions
 from etl_assets.assets.common import partition_days, stopwatch, table_schema
 from etl_assets.assets.day_figures import (
     quarantine_figures,
@@ -142,7 +143,9 @@ def silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key
         return {
             **metadata,
             "late_rows_pending": pending,
-            "dagster/column_schema": table_schema(cleaner.schema.to_dict()),
+            "dagster/column_schema": table_schema(
+                cleaner.schema.to_dict(), silver_descriptions(spec)
+            ),
             "dagster/column_lineage": silver_lineage(spec, columns),
         }
 
@@ -152,7 +155,7 @@ def silver_day_by_day(context, spec: SourceSpec, bronze: LakePartitions, pii_key
         DailyFrames(keys, cleaner.clean, summary=summary, groups=groups), output_name="silver"
     )
     result = cleaner.combined()
-    yield quarantine_output(result, {})  # its figures are each day's (above)
+    yield quarantine_output(spec, result, {})  # its figures are each day's (above)
     checks = [
         accounting_check(cleaner.accounts[day], key) for day, key in zip(days, keys, strict=True)
     ]

@@ -6,6 +6,7 @@ source (assets/silver_daily.py)."""
 import dagster as dg
 
 from etl_assets.assets.bronze import bronze_key
+from etl_assets.assets.column_docs import quarantine_descriptions
 from etl_assets.assets.common import column_lineage, frame_schema
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.silver import SilverResult, describe_rule
@@ -39,13 +40,16 @@ def operator_metadata(result: SilverResult, seconds: float) -> dict:
     }
 
 
-def quarantine_output(result: SilverResult, figures: dict) -> dg.Output:
+def quarantine_output(spec: SourceSpec, result: SilverResult, figures: dict) -> dg.Output:
     """`figures`: the counts per reason and the preview (`day_figures.quarantine_figures`);
     a range run passes none and gives each day its own instead."""
     return dg.Output(
         result.quarantine,
         output_name="quarantine",
-        metadata={**figures, "dagster/column_schema": frame_schema(result.quarantine)},
+        metadata={
+            **figures,
+            "dagster/column_schema": frame_schema(result.quarantine, quarantine_descriptions(spec)),
+        },
     )
 
 

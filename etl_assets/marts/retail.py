@@ -22,11 +22,18 @@ from etl_assets.marts.spec import (
 from etl_assets.marts.suite_rules import SuiteRules
 from etl_assets.sources.expectation_spec import WARN
 from etl_assets.transforms.gold import customers, products, sales
+from etl_assets.transforms.gold.shared import UNKNOWN
 
 ORDERS = "orders"
 PRODUCTS = "products"
 
 _rules = SuiteRules(origin="gold suite (marts/retail.py)")
+
+# Words the column descriptions share. A product line is a line of silver/orders whose
+# is_non_product is not true (postage, fees and the like never count in a mart).
+_PRODUCT_LINE = "product line"
+_LINE_VALUE = "quantity x unit_price, in the currency of the price"
+_QUINTILE = "Quintile of rank among all customers; ties share a score."
 
 
 def _orders(*columns: str) -> tuple[tuple[str, str], ...]:
@@ -74,6 +81,22 @@ DAILY_SALES = MartSpec(
         "distinct_customers": _orders("customer_id", "is_cancellation"),
         "avg_order_value": _orders("line_value", "invoice_no", "is_cancellation"),
     },
+    column_descriptions={
+        "order_date": "The day of the invoices (midnight), from silver/orders; the partition.",
+        "country": f"The customer's country (canonical spelling); {UNKNOWN!r} when none.",
+        "invoices": f"Distinct invoice numbers with a non-cancelled {_PRODUCT_LINE}.",
+        "lines": f"Count of non-cancelled {_PRODUCT_LINE}s.",
+        "units": f"Units sold: sum of quantity over non-cancelled {_PRODUCT_LINE}s.",
+        "gross_revenue": f"Sum of line_value ({_LINE_VALUE}) over non-cancelled "
+        f"{_PRODUCT_LINE}s, rounded to 2 decimals.",
+        "cancelled_value": "Value of the cancelled product lines (invoice_no starting with C) "
+        "as a positive amount, rounded to 2 decimals; 0 when nothing was cancelled.",
+        "net_revenue": "gross_revenue - cancelled_value, rounded to 2 decimals.",
+        "distinct_customers": "Distinct customer_id on non-cancelled product lines; lines "
+        "without a customer are not counted.",
+        "avg_order_value": "gross_revenue / invoices, rounded to 2 decimals; null when the day "
+        "and country has only cancellations (invoices = 0).",
+    },
 )
 
 CUSTOMER_RFM = MartSpec(
@@ -108,6 +131,26 @@ CUSTOMER_RFM = MartSpec(
         "f_score": _orders("invoice_no", "is_cancellation"),
         "m_score": _orders("line_value"),
         "rfm_segment": _orders("order_date", "invoice_no"),
+    },
+    column_descriptions={
+        "customer_id": "The customer (silver/orders' customer_id); order lines without a "
+        "customer are left out.",
+        "as_of": "The reference day for recency: the day after the latest order_date in "
+        "silver/orders, the same on every row.",
+        "last_order_date": f"The day (midnight) of the customer's latest non-cancelled "
+        f"{_PRODUCT_LINE}.",
+        "recency_days": "as_of - last_order_date in whole days (1: bought on the latest day).",
+        "frequency": f"Distinct invoices with a non-cancelled {_PRODUCT_LINE}.",
+        "monetary": f"Net value: sum of line_value ({_LINE_VALUE}) over all the customer's "
+        f"{_PRODUCT_LINE}s, cancellations subtracting theirs; rounded to 2 decimals, may be "
+        "negative.",
+        "r_score": f"Recency score 1-5, 5 = most recent. {_QUINTILE}",
+        "f_score": f"Frequency score 1-5, 5 = most invoices. {_QUINTILE}",
+        "m_score": f"Monetary score 1-5, 5 = highest net value. {_QUINTILE}",
+        "rfm_segment": "Segment named from r_score (r) and f_score (f), the first that "
+        "matches: Champions (r>=4, f>=4), Loyal Customers (r>=3, f>=3), New Customers "
+        "(r>=4, f=1), Potential Loyalists (r>=4), At Risk (r<=2, f>=3), Hibernating "
+        "(r<=2, f<=2), else Needs Attention.",
     },
 )
 
@@ -145,6 +188,23 @@ PRODUCT_PERFORMANCE = MartSpec(
         "return_rate": _orders("quantity", "is_cancellation"),
         "revenue_rank": _orders("line_value", "order_date"),
     },
+    column_descriptions={
+        "month": "The first day of the month of order_date (midnight).",
+        "stock_code": "The product's stock code (trimmed, upper case), from silver/orders.",
+        "description": "The catalogue's description (silver/products); for a code the "
+        "catalogue does not name, the description seen most often on its order lines "
+        "(a tie: alphabetically first); null when there is none.",
+        "category": f"The catalogue's category; {UNKNOWN!r} for a code not in the catalogue.",
+        "units_sold": "Sum of quantity over the product's non-cancelled lines in the month.",
+        "revenue": f"Sum of line_value ({_LINE_VALUE}) over the product's non-cancelled "
+        "lines in the month, rounded to 2 decimals.",
+        "units_returned": "Units on the product's cancelled lines in the month, as a "
+        "positive number.",
+        "return_rate": "units_returned / units_sold, rounded to 4 decimals; null when "
+        "units_sold is 0; above 1 when units sold in an earlier month come back.",
+        "revenue_rank": "Rank by revenue within the month, 1 = highest; ties share the best "
+        "rank, so ranks can skip (1, 2, 2, 4).",
+    },
 )
 
 COHORT_RETENTION = MartSpec(
@@ -174,6 +234,17 @@ COHORT_RETENTION = MartSpec(
         "cohort_size": _orders("customer_id"),
         "active_customers": _orders("customer_id", "order_date"),
         "retention_rate": _orders("customer_id", "order_date"),
+    },
+    column_descriptions={
+        "cohort_month": f"First day of the month of the customers' first non-cancelled "
+        f"{_PRODUCT_LINE} (customers without customer_id are left out).",
+        "month_offset": "Whole calendar months from cohort_month to the month counted "
+        "(0: the cohort month itself).",
+        "cohort_size": "Customers whose first month is cohort_month.",
+        "active_customers": f"Customers of the cohort with a non-cancelled {_PRODUCT_LINE} "
+        "in the month cohort_month + month_offset.",
+        "retention_rate": "active_customers / cohort_size, from 0 to 1, rounded to 4 "
+        "decimals (1 at offset 0).",
     },
 )
 

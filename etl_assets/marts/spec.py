@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from etl_assets.sources.expectation_spec import Expectation
+from etl_assets.sources.spec import documentation
 
 DAILY = "daily"  # one partition per day of its partition column; a run replaces its days
 WHOLE_HISTORY = "whole_history"  # recomputed from every day of silver, replaced whole
@@ -52,6 +53,9 @@ class MartSpec:
     # column -> the (source, column) pairs of silver it is computed from
     lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     partition_column: str | None = None  # DAILY: the day column of the output
+    # column -> what it holds, in words (units, nulls, how computed), for the column schema;
+    # documentation only: it decides no row and no version
+    column_descriptions: Mapping[str, str] = documentation(dict)
 
     def __post_init__(self) -> None:
         problems = []
@@ -62,11 +66,15 @@ class MartSpec:
         for what, names in [
             ("keys", self.keys),
             ("lineage", self.lineage),
+            ("column_descriptions", self.column_descriptions),
             ("partition_column", [self.partition_column] if self.partition_column else []),
         ]:
             unknown = [n for n in names if n not in self.columns]
             if unknown:
                 problems.append(f"{what} name columns it does not have: {unknown}")
+        blank = [n for n, text in self.column_descriptions.items() if not _is_text(text)]
+        if blank:
+            problems.append(f"column_descriptions must be non-empty strings: {blank}")
         sources = [i.source for i in self.inputs]
         if not sources or len(set(sources)) != len(sources):
             problems.append(f"inputs must name each source once, and at least one: {sources}")
@@ -84,6 +92,10 @@ class MartSpec:
     @property
     def sources(self) -> frozenset[str]:
         return frozenset(i.source for i in self.inputs)
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def lineage_from(source: str, *columns: str) -> tuple[tuple[str, str], ...]:

@@ -221,7 +221,7 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
             f"{where}.",
             required={"name", "type"},
             optional={"as", "required", "format", "standardise", "min", "pii"}
-            | {"formats", "aliases", "timezone"},
+            | {"formats", "aliases", "timezone", "description"},
         )
         name = reader.text(item["name"], f"{where}.name")
         target = reader.identifier(item.get("as", name), f"{where}.as")
@@ -267,6 +267,7 @@ def _read_columns(reader: _Reader, raw: Any) -> tuple[ColumnSpec, ...]:
                 pii=pii,
                 aliases=read_aliases(reader, item.get("aliases"), where),
                 timezone=read_timezone(reader, item.get("timezone"), where, col_type),
+                description=_read_description(reader, item, where),
             )
         )
     check_spellings(reader, columns)
@@ -320,7 +321,7 @@ def _read_derived(reader: _Reader, raw: Any, targets: list[str]) -> tuple[Derive
     for i, item in enumerate(raw):
         where = f"derived[{i}]"
         item = reader.mapping(item, where)
-        reader.keys(item, f"{where}.", {"name"}, set(DERIVED_KINDS))
+        reader.keys(item, f"{where}.", {"name"}, {*DERIVED_KINDS, "description"})
         name = reader.identifier(item["name"], f"{where}.name")
         if name in targets or any(d.name == name for d in derived):
             raise reader.fail(f"{where}.name", f"{name!r} is already a column")
@@ -329,18 +330,19 @@ def _read_derived(reader: _Reader, raw: Any, targets: list[str]) -> tuple[Derive
             raise reader.fail(where, f"needs exactly one of: {', '.join(DERIVED_KINDS)}")
         kind = kinds[0]
         body = item[kind]
+        described = {"description": _read_description(reader, item, where)}
         if kind == "product":
             factors = reader.string_list(body, f"{where}.product")
             for factor in factors:
                 if factor not in targets:
                     raise reader.fail(f"{where}.product", f"{factor!r} is not a column")
-            derived.append(DerivedSpec(name=name, kind=kind, factors=factors))
+            derived.append(DerivedSpec(name=name, kind=kind, factors=factors, **described))
             continue
         if kind in ("is_null", "not_null"):  # {name: cancelled, is_null: dep_time}
             column = reader.text(body, f"{where}.{kind}")
             if column not in targets:
                 raise reader.fail(f"{where}.{kind}", f"{column!r} is not a column; {targets}")
-            derived.append(DerivedSpec(name=name, kind=kind, column=column))
+            derived.append(DerivedSpec(name=name, kind=kind, column=column, **described))
             continue
         body = reader.mapping(body, f"{where}.{kind}")
         value_key = "value" if kind == "starts_with" else "values"
@@ -350,13 +352,26 @@ def _read_derived(reader: _Reader, raw: Any, targets: list[str]) -> tuple[Derive
             raise reader.fail(f"{where}.{kind}.column", f"{column!r} is not a column; {targets}")
         if kind == "starts_with":
             value = reader.text(body["value"], f"{where}.{kind}.value")
-            derived.append(DerivedSpec(name=name, kind=kind, column=column, value=value))
+            derived.append(
+                DerivedSpec(name=name, kind=kind, column=column, value=value, **described)
+            )
         else:
             values = body["values"]
             if not isinstance(values, list) or not values:
                 raise reader.fail(f"{where}.in.values", "expected a non-empty list")
-            derived.append(DerivedSpec(name=name, kind=kind, column=column, values=tuple(values)))
+            derived.append(
+                DerivedSpec(name=name, kind=kind, column=column, values=tuple(values), **described)
+            )
     return tuple(derived)
+
+
+def _read_description(reader: _Reader, item: dict, where: str) -> str:
+    """A column's optional `description`: text for the column schema, one line (YAML's
+    folded and literal blocks read as the words they hold). Documentation only: it
+    decides no row (see `spec.documentation`)."""
+    if "description" not in item:
+        return ""
+    return " ".join(reader.text(item["description"], f"{where}.description").split())
 
 
 def _read_history(

@@ -34,3 +34,24 @@ REJECT_REASON_PREFIXES = (MISSING, UNPARSEABLE, BELOW_MINIMUM)
 DATE_OUTSIDE_LATE_WINDOW = "date_outside_late_window"
 CONFLICTING_DUPLICATE_KEY = "conflicting_duplicate_key"
 BUILT_IN_REASONS = (*READ_ERROR_REASONS, DATE_OUTSIDE_LATE_WINDOW, CONFLICTING_DUPLICATE_KEY)
+
+# What each reserved column holds, for the column schema of bronze, silver and quarantine.
+RESERVED_COLUMN_DESCRIPTIONS = {
+    SOURCE_FILE: "Where the row was read from: the landing path relative to the landing "
+    "directory (an HTTP source: the URL without credentials; Postgres: the table).",
+    BATCH_ID: "The batch that ingested the row: source:file:first 16 hex digits of the "
+    "file's SHA-256, so the same bytes read again get the same batch id.",
+    INGESTED_AT: "When bronze read the row (UTC); the same for every row of a run.",
+    ROW_NUMBER: "1-based number of the row in its file, every page of an API or the whole "
+    "extract log (CSV: data line, the header is line 0); with _source_file it names one "
+    "bronze row.",
+    LANDING_DATE: "The partition day of the landing file the row came in (midnight); null "
+    "for an unpartitioned source.",
+    READ_ERROR: "Null for a cleanly read line; invalid_encoding (not valid in the file's "
+    "encoding, decoded as latin-1) or malformed_line (wrong number of fields).",
+    REJECT_REASON_COLUMN: "Why the row was quarantined: the first failing rule, "
+    "e.g. missing_<column>, unparseable_<column>, below_minimum_<column>, "
+    "conflicting_duplicate_key or a declared rule's name.",
+    REJECT_DETAIL_COLUMN: "The column and offending value behind the reason, in words "
+    "(e.g. depth='deep' is not a number).",
+}

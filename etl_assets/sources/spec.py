@@ -8,8 +8,8 @@ factories read the model.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,19 @@ DATE_PLACEHOLDER = "{date}"
 DEFAULT_PARTITION_COLUMN = "business_date"
 
 
+# A column's `description` is documentation: shown in the column schema, it decides no
+# row. It takes no part in comparing specs (compare=False), and whatever derives a version
+# from a declaration leaves out the fields marked with it (`is_documentation`).
+def documentation(empty: Callable[[], Any] = str) -> Any:
+    """A dataclass field for descriptions: `empty()` by default, no part of comparing."""
+    return field(default_factory=empty, compare=False, metadata={"documentation": True})
+
+
+def is_documentation(spec_field: Field) -> bool:
+    """Whether a dataclass field of a declaration is documentation only (decides no row)."""
+    return bool(spec_field.metadata.get("documentation"))
+
+
 class SourceDeclarationError(ValueError):
     """A declaration is wrong; the message names the file, the field and what is allowed."""
 
@@ -56,6 +69,7 @@ class ColumnSpec:
     pii: str | None = None
     aliases: tuple[str, ...] = ()  # other header spellings of `name` (case and spaces ignored)
     timezone: str | None = None  # datetime columns: the zone of values written without offset
+    description: str = documentation()
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,7 @@ class DerivedSpec:
     value: Any = None
     values: tuple[Any, ...] = ()
     factors: tuple[str, ...] = ()
+    description: str = documentation()
 
 
 @dataclass(frozen=True)

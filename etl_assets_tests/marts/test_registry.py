@@ -60,9 +60,26 @@ def _declare(**changes) -> MartSpec:
         ({"inputs": ()}, "inputs must name"),
         ({"inputs": (MartInput("orders"), MartInput("orders"))}, "inputs must name"),
         ({"lineage": {"price": (("orders", "price"),)}}, "lineage name columns"),
+        ({"column_descriptions": {"price": "a price"}}, "column_descriptions name columns"),
+        ({"column_descriptions": {"total": " "}}, "must be non-empty strings: \\['total'\\]"),
+        ({"column_descriptions": {"total": 3}}, "must be non-empty strings: \\['total'\\]"),
     ],
 )
 def test_a_wrong_declaration_is_refused(changes, message):
     _declare()  # the base declaration is valid
     with pytest.raises(ValueError, match=message):
         _declare(**changes)
+
+
+@pytest.mark.parametrize("mart", RETAIL_MARTS, ids=lambda m: m.name)
+def test_every_retail_mart_column_is_described(mart: MartSpec):
+    undescribed = [c for c in mart.columns if not mart.column_descriptions.get(c, "").strip()]
+    assert undescribed == [], f"gold/{mart.name}: describe {undescribed} in marts/retail.py"
+
+
+def test_column_descriptions_are_documentation_not_identity():
+    plain = _declare()
+    described = _declare(
+        compute=plain.compute, column_descriptions={"day": "The day.", "total": "The total."}
+    )
+    assert described == plain  # they decide no row: a spec is the same without them

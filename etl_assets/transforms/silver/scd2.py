@@ -15,6 +15,13 @@ HISTORY_COLUMNS = {
     "valid_to": "datetime64[ns]",
     "is_current": "boolean",
 }
+HISTORY_COLUMN_DESCRIPTIONS = {
+    "valid_from": "When this version starts: the first snapshot day (or watermark) on which "
+    "the tracked attributes held these values.",
+    "valid_to": "When the next version (or the key's absence from a snapshot) ends this "
+    "one; null while the version is current.",
+    "is_current": "True for the version in force now (valid_to is null).",
+}
 
 
 def history_schema(spec: SourceSpec) -> dict[str, str]:
