@@ -296,6 +296,17 @@ def _check_step_seconds(instance: dg.DagsterInstance, summary) -> float:
     return sum(seconds for step, seconds in steps.items() if step not in materializing)
 
 
+def _side(seconds: float, peak: int, layers: dict[str, float], order_lines: int) -> dict:
+    """One side's figures: time, throughput, peak, seconds per layer, the checks' share."""
+    return {
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(order_lines / seconds),
+        "peak_rss_mib": round(peak / MIB),
+        "seconds_per_layer": {k: round(v, 2) for k, v in layers.items()},
+        "checks_share": round(layers["checks"] / seconds, 3),
+    }
+
+
 def _load() -> str:
     """The machine's 1, 5 and 15 minute load averages: figures under load are not goals'."""
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -338,26 +349,10 @@ def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None =
         "days": days,
         "rows_per_day": rows_per_day,
         "sample_generation_seconds": round(generate_seconds, 2),
-        "dagster": {
-            "seconds": round(dagster_seconds, 2),
-            "rows_per_second": round(order_lines / dagster_seconds),
-            "peak_rss_mib": round(dagster_peak / MIB),
-            "seconds_per_layer": {k: round(v, 2) for k, v in dagster_layers.items()},
-            "checks_share": round(dagster_layers["checks"] / dagster_seconds, 3),
-        },
-        "baseline": {
-            "seconds": round(baseline_seconds, 2),
-            "rows_per_second": round(order_lines / baseline_seconds),
-            "peak_rss_mib": round(baseline_peak / MIB),
-            "seconds_per_layer": {k: round(v, 2) for k, v in baseline_layers.items()},
-            "checks_share": round(baseline_layers["checks"] / baseline_seconds, 3),
-        },
+        "dagster": _side(dagster_seconds, dagster_peak, dagster_layers, order_lines),
+        "baseline": _side(baseline_seconds, baseline_peak, baseline_layers, order_lines),
         "duckdb": {
-            "seconds": round(duckdb_seconds, 2),
-            "rows_per_second": round(order_lines / duckdb_seconds),
-            "peak_rss_mib": round(duckdb_peak / MIB),
-            "seconds_per_layer": {k: round(v, 2) for k, v in duckdb_layers.items()},
-            "checks_share": round(duckdb_layers["checks"] / duckdb_seconds, 3),
+            **_side(duckdb_seconds, duckdb_peak, duckdb_layers, order_lines),
             "failed_checks": duckdb_side["failed_checks"],
         },
         "great_expectations_import_seconds": round(ge_import_seconds, 2),
