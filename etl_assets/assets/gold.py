@@ -200,7 +200,10 @@ def _daily_mart(
 
         def days(group: list[str]) -> pd.DataFrame:  # a day's mart needs only its inputs' day
             with stopwatch() as took:
-                frame = mart.compute(*(inputs[i.source].read(group) for i in mart.inputs))
+                reads = [
+                    inputs[i.source].read(group, categories=list(i.categories)) for i in mart.inputs
+                ]
+                frame = mart.compute(*reads)
             timing["seconds"] += took["seconds"]
             schema.update(frame.dtypes.to_dict())
             return frame
