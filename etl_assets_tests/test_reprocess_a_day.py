@@ -56,6 +56,8 @@ def runs(sample_of, defs_for, tmp_path_factory):
         _replace_day(incremental, second, REPLACED)
         _run(defs_for, incremental, RERUN, instance)
         applied = _days_applied(instance)
+        _run(defs_for, incremental, DAYS[-1:], instance)  # a daily run of the last day
+        assert _days_applied(instance) == 1, "a daily run applies its own snapshot only"
 
     rebuilt = copy_landing(first, tmp_path_factory.mktemp("rebuilt"))
     _replace_day(rebuilt, second, REPLACED)
