@@ -102,9 +102,10 @@ def _categories(marts: Sequence[MartSpec], source: str) -> list[str]:
 
 def _aggregate_input(aggregate: DailyAggregate) -> dg.AssetIn:
     """Every day of a daily aggregate (missing days skipped)."""
-    return dg.AssetIn(
-        key=_key(aggregate.asset), metadata=ALLOW_MISSING_PARTITIONS, dagster_type=pd.DataFrame
-    )
+    metadata: dict[str, object] = {**ALLOW_MISSING_PARTITIONS}
+    if aggregate.categories:
+        metadata[CATEGORIES] = list(aggregate.categories)
+    return dg.AssetIn(key=_key(aggregate.asset), metadata=metadata, dagster_type=pd.DataFrame)
 
 
 def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:

@@ -97,6 +97,7 @@ PRODUCT_DAILY = DailyAggregate(
     columns=products.PRODUCT_DAILY_COLUMNS,
     keys=tuple(products.PRODUCT_DAILY_KEYS),
     compute=products.product_daily,
+    categories=products.CATEGORY_COLUMNS,
 )
 
 CUSTOMER_RFM = MartSpec(

@@ -53,9 +53,12 @@ class DailyAggregate:
     keys: tuple[str, ...]
     compute: Callable[[pd.DataFrame], pd.DataFrame]
     partition_column: str = "order_date"
+    # columns the marts read back as pandas categoricals (few distinct values over many days)
+    categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        unknown = [c for c in (*self.keys, self.partition_column) if c not in self.columns]
+        named = (*self.keys, self.partition_column, *self.categories)
+        unknown = [c for c in named if c not in self.columns]
         if unknown:
             raise ValueError(f"aggregate {self.name!r}: keys name columns it lacks: {unknown}")
 

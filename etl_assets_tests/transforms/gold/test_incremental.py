@@ -82,6 +82,16 @@ def test_an_invoice_spread_over_two_days_counts_once():
     assert rfm.set_index("customer_id").loc[101, "frequency"] == 3
 
 
+def test_product_aggregates_read_back_as_categoricals_give_the_same_mart():
+    orders = random_orders(5_000, days=40, seed=7)
+    daily = by_day(orders, product_daily)
+    compact = daily.astype({column: "category" for column in CATEGORY_COLUMNS})
+    assert_mart(
+        product_performance_of_days(compact, make_products()),
+        product_performance(orders, make_products()),
+    )
+
+
 def test_categorical_product_columns_give_the_same_aggregate():
     orders = random_orders(5_000, days=10, seed=5)
     compact = orders.copy()
