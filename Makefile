@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 SAMPLE_DAYS ?= 30
 SAMPLE_ROWS ?= 20000
 
-.PHONY: run test dev sample validate lint bench backfill workers clean
+.PHONY: run test dev sample validate lint bench bench-history backfill workers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ validate: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 BENCH_ROWS ?= 1000000
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench medallion --rows $(BENCH_ROWS) --days 10
+
+# The daily run after 1, 30, 90 and 180 days of history (long: it builds the history first).
+bench-history: $(VENV)/.installed
+	$(BIN)/python -m bench history
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check etl_assets etl_assets_tests bench

@@ -1,4 +1,6 @@
-"""Benchmark harness: `python -m bench medallion --rows N --days D`.
+"""Benchmark harness: `python -m bench medallion --rows N --days D` (Dagster, the direct
+transforms and a plain DuckDB SQL script on the same files) and `python -m bench history`
+(the daily run after 1, 30, 90 and 180 days of history; long).
 
 Each size runs in a fresh process so its peak memory is its own; the results are printed
 as JSON and a markdown table, and saved under bench/results/.
@@ -26,6 +28,17 @@ def _one(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    from bench.history import bench_history, markdown
+
+    result = bench_history(args.rows_per_day, args.history, seed=args.seed)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"history_{args.rows_per_day}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+    print(markdown(result), file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -33,7 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     medallion.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     medallion.add_argument("--days", type=int, default=10)
     medallion.add_argument("--seed", type=int, default=7)
+    history = commands.add_parser("history", help="the daily run after N days of history")
+    history.add_argument("--rows-per-day", type=int, default=100_000)
+    history.add_argument("--history", type=int, nargs="+", default=[1, 30, 90, 180])
+    history.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    if args.command == "history":
+        return _history(args)
     if len(args.rows) == 1:
         return _one(args)
     for rows in args.rows:  # one process per size: peak memory must not carry over

@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench medallion --rows 1000000 --days 10
 
-Both sides run in this process on the same sample files: the baseline first (it reads
-the landing files, cleans, builds the marts and writes Parquet with no Dagster), then
-`etl_assets.runner.run_pipeline` on an ephemeral instance. Each side's peak memory is
+Three sides run in this process on the same sample files: the baseline first (it reads
+the landing files, cleans, builds the marts and writes Parquet with no Dagster), then a plain
+DuckDB SQL script doing the same layers (bench/duckdb_script.py: what a user would write
+instead), then `etl_assets.runner.run_pipeline` on an ephemeral instance. Each side's peak memory is
 sampled on its own. The result is one JSON object (also written to bench/results/).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from bench.duckdb_script import run_duckdb
 from bench.memory import PeakRss
 from etl_assets.connectors.files import LandingFiles
 from etl_assets.definitions import build_definitions
@@ -293,6 +296,22 @@ def _check_step_seconds(instance: dg.DagsterInstance, summary) -> float:
     return sum(seconds for step, seconds in steps.items() if step not in materializing)
 
 
+def _side(seconds: float, peak: int, layers: dict[str, float], order_lines: int) -> dict:
+    """One side's figures: time, throughput, peak, seconds per layer, the checks' share."""
+    return {
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(order_lines / seconds),
+        "peak_rss_mib": round(peak / MIB),
+        "seconds_per_layer": {k: round(v, 2) for k, v in layers.items()},
+        "checks_share": round(layers["checks"] / seconds, 3),
+    }
+
+
+def _load() -> str:
+    """The machine's 1, 5 and 15 minute load averages: figures under load are not goals'."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None = None) -> dict:
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="etl-bench-"))
     rows_per_day = rows // days
@@ -307,6 +326,11 @@ def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None =
     baseline_layers, baseline_seconds, baseline_peak = _measure(
         lambda: run_baseline(work_dir, day_keys, work_dir / "baseline")
     )
+
+    duckdb_side, duckdb_seconds, duckdb_peak = _measure(
+        lambda: run_duckdb(work_dir, work_dir / "duckdb")
+    )
+    duckdb_layers = duckdb_side["seconds_per_layer"]
 
     settings = load_settings({"ETL_DATA_DIR": str(work_dir)})
     defs = build_definitions(settings)
@@ -325,22 +349,17 @@ def bench_medallion(rows: int, days: int, seed: int = 7, work_dir: Path | None =
         "days": days,
         "rows_per_day": rows_per_day,
         "sample_generation_seconds": round(generate_seconds, 2),
-        "dagster": {
-            "seconds": round(dagster_seconds, 2),
-            "rows_per_second": round(order_lines / dagster_seconds),
-            "peak_rss_mib": round(dagster_peak / MIB),
-            "seconds_per_layer": {k: round(v, 2) for k, v in dagster_layers.items()},
-            "checks_share": round(dagster_layers["checks"] / dagster_seconds, 3),
-        },
-        "baseline": {
-            "seconds": round(baseline_seconds, 2),
-            "rows_per_second": round(order_lines / baseline_seconds),
-            "peak_rss_mib": round(baseline_peak / MIB),
-            "seconds_per_layer": {k: round(v, 2) for k, v in baseline_layers.items()},
-            "checks_share": round(baseline_layers["checks"] / baseline_seconds, 3),
+        "dagster": _side(dagster_seconds, dagster_peak, dagster_layers, order_lines),
+        "baseline": _side(baseline_seconds, baseline_peak, baseline_layers, order_lines),
+        "duckdb": {
+            **_side(duckdb_seconds, duckdb_peak, duckdb_layers, order_lines),
+            "failed_checks": duckdb_side["failed_checks"],
         },
         "great_expectations_import_seconds": round(ge_import_seconds, 2),
         "dagster_over_baseline": round(dagster_seconds / baseline_seconds, 3),
+        "dagster_over_duckdb": round(dagster_seconds / duckdb_seconds, 3),
+        "peak_dagster_over_duckdb": round(dagster_peak / duckdb_peak, 3),
+        "load_average": _load(),
         "reproduce": f"python -m bench medallion --rows {rows} --days {days} --seed {seed}",
     }
 
@@ -360,8 +379,11 @@ def markdown(result: dict) -> str:
                     for k in ("bronze", "silver", "gold", "checks")
                 )
                 + f" | {side['checks_share']:.0%} |"
-                for name, side in (("dagster", d), ("baseline", b))
+                for name, side in (("dagster", d), ("baseline", b), ("duckdb", result["duckdb"]))
             ),
-            f"\nDagster / baseline: **{result['dagster_over_baseline']}**",
+            f"\nDagster / baseline: **{result['dagster_over_baseline']}**; Dagster / DuckDB "
+            f"script: **{result['dagster_over_duckdb']}** in time, "
+            f"**{result['peak_dagster_over_duckdb']}** in peak memory; load average "
+            f"{result['load_average']}",
         ]
     )

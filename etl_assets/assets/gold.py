@@ -1,9 +1,11 @@
 """Gold assets built from the marts' registry (etl_assets/marts): the functions of
 transforms/gold compute them; this module loads silver, times the call and attaches metadata.
 
-A daily mart is one asset, read and written a day at a time. The whole-history marts are one
-multi-asset over a single read of the silver columns they use (each can still be
-materialized alone).
+A daily mart is one asset, read and written a day at a time; so is a daily aggregate
+(`gold/customer_daily`, `gold/product_daily`: a day of silver reduced to what the
+whole-history marts need). The whole-history marts are one multi-asset over a single read of
+their daily aggregates (every day, a few rows per invoice or product) and of the silver inputs
+no aggregate reduces (the catalogue); each can still be materialized alone.
 """
 
 from collections.abc import Mapping, Sequence
@@ -20,7 +22,7 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
-from etl_assets.marts.spec import MartInput, MartSpec, step_name
+from etl_assets.marts.spec import DailyAggregate, MartInput, MartSpec, aggregates_of, step_name
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
 GOLD_OWNERS = ["team:analytics"]
@@ -30,7 +32,7 @@ def _key(path: Sequence[str]) -> dg.AssetKey:
     return dg.AssetKey(list(path))
 
 
-def _lineage(mart: MartSpec) -> dict[str, list[tuple[dg.AssetKey, str]]]:
+def _lineage(mart: MartSpec | DailyAggregate) -> dict[str, list[tuple[dg.AssetKey, str]]]:
     """The mart's column lineage with asset keys (dagster/column_lineage)."""
     return {
         column: [(_key(MartInput(source).asset), c) for source, c in sources]
@@ -38,7 +40,7 @@ def _lineage(mart: MartSpec) -> dict[str, list[tuple[dg.AssetKey, str]]]:
     }
 
 
-def _gold_output(mart: MartSpec, frame: pd.DataFrame, seconds: float) -> dg.Output:
+def _gold_output(mart: MartSpec | DailyAggregate, frame: pd.DataFrame, seconds: float) -> dg.Output:
     return dg.Output(
         frame,
         metadata={
@@ -50,18 +52,29 @@ def _gold_output(mart: MartSpec, frame: pd.DataFrame, seconds: float) -> dg.Outp
 
 
 def _require_rows(mart: MartSpec, frames: Mapping[str, pd.DataFrame]) -> None:
-    for source, frame in frames.items():
+    for read, frame in zip(mart.reads(), frames.values(), strict=True):
         if not len(frame.columns):
+            name = "/".join(read.asset)
             raise dg.Failure(
-                description=f"gold/{mart.name} needs silver/{source}, which has no materialized "
-                f"partition: materialize silver/{source} first.",
+                description=f"gold/{mart.name} needs {name}, which has no materialized "
+                f"partition: materialize {name} first.",
                 allow_retries=False,
             )
 
 
+def _name(read: MartInput | DailyAggregate) -> str:
+    """The input's name in the whole-history step."""
+    return read.name if isinstance(read, DailyAggregate) else read.source
+
+
+def _silver_reads(marts: Sequence[MartSpec], source: str) -> list[MartInput]:
+    """The reads of silver/<source> that no aggregate replaces."""
+    return [r for m in marts for r in m.reads() if isinstance(r, MartInput) and r.source == source]
+
+
 def _read_columns(marts: Sequence[MartSpec], source: str) -> list[str] | None:
     """The columns of silver/<source> that `marts` read (None: all of them)."""
-    reads = [i for m in marts for i in m.inputs if i.source == source]
+    reads = _silver_reads(marts, source)
     if any(i.columns is None for i in reads):
         return None
     return sorted({c for i in reads for c in i.columns or ()})
@@ -82,21 +95,33 @@ def _input(marts: Sequence[MartSpec], source: str) -> dg.AssetIn:
 
 
 def _categories(marts: Sequence[MartSpec], source: str) -> list[str]:
-    reads = [i for m in marts for i in m.inputs if i.source == source]
+    reads = _silver_reads(marts, source)
     return list(dict.fromkeys(c for i in reads for c in i.categories))
 
 
+def _aggregate_input(aggregate: DailyAggregate) -> dg.AssetIn:
+    """Every day of a daily aggregate (missing days skipped)."""
+    metadata: dict[str, object] = {**ALLOW_MISSING_PARTITIONS}
+    if aggregate.categories:
+        metadata[CATEGORIES] = list(aggregate.categories)
+    return dg.AssetIn(key=_key(aggregate.asset), metadata=metadata, dagster_type=pd.DataFrame)
+
+
 def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
-    """The whole-history marts over every day of silver, from one read of the columns they
-    use (each can still be materialized alone)."""
-    name = step_name(marts)  # gold__customer_rfm__product_performance__cohort_retention
-    # After each mart, the columns no later mart reads are dropped (memory): the marts that
-    # read the most go first, so the widest columns are freed soonest.
+    """The whole-history marts over every day of their daily aggregates and the silver inputs
+    no aggregate reduces, each read once (each mart can still be materialized alone)."""
+    # After each mart, what no later mart reads is dropped (memory): the marts that read the
+    # most go first, so the widest columns are freed soonest.
+    step = step_name(marts)  # gold__customer_rfm__product_performance__cohort_retention
     marts = sorted(marts, key=lambda m: -sum(len(i.columns or ()) for i in m.inputs))
-    sources = list(dict.fromkeys(i.source for m in marts for i in m.inputs))
+    reads = {_name(r): r for m in marts for r in m.reads()}
+    ins = {
+        name: _aggregate_input(r) if isinstance(r, DailyAggregate) else _input(marts, r.source)
+        for name, r in reads.items()
+    }
 
     @dg.multi_asset(
-        name=name,
+        name=step,
         outs={
             mart.name: dg.AssetOut(
                 key=list(mart.asset),
@@ -110,37 +135,43 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
             )
             for mart in marts
         },
-        ins={source: _input(marts, source) for source in sources},
-        internal_asset_deps={mart.name: {_key(i.asset) for i in mart.inputs} for mart in marts},
+        ins=ins,
+        internal_asset_deps={mart.name: {_key(r.asset) for r in mart.reads()} for mart in marts},
         can_subset=True,
         retry_policy=retries.PUBLISH_RETRY,
     )
     def _marts(context: dg.AssetExecutionContext, **frames: pd.DataFrame):
+        aggregates = {n for n, r in reads.items() if isinstance(r, DailyAggregate)}
         # The lake reads them as categoricals (a no-op here); an IO manager that ignores
         # CATEGORIES gives strings.
-        for source, frame in frames.items():
-            for column in _categories(marts, source):
+        for name, frame in frames.items():
+            for column in _categories(marts, name) if name not in aggregates else ():
                 frame[column] = frame[column].astype("category")
         for index, mart in enumerate(marts):
             if _key(mart.asset) in context.selected_asset_keys:
-                inputs = {i.source: frames[i.source] for i in mart.inputs}
+                inputs = {_name(r): frames[_name(r)] for r in mart.reads()}
                 _require_rows(mart, inputs)
                 with stopwatch() as timing:
                     frame = mart.compute(*inputs.values())
                 output = _gold_output(mart, frame, timing["seconds"])
                 yield dg.Output(frame, output_name=mart.name, metadata=output.metadata)
-            for source, frame in frames.items():
-                later = _read_columns(marts[index + 1 :], source)
-                if later is None:
+            later = marts[index + 1 :]
+            for name in list(frames):
+                if name not in {_name(r) for m in later for r in m.reads()}:
+                    del frames[name]  # no later mart reads it: free it now
                     continue
-                for column in [c for c in frame.columns if c not in later]:
+                columns = None if name in aggregates else _read_columns(later, name)
+                frame = frames[name]
+                for column in [c for c in frame.columns if columns and c not in columns]:
                     del frame[column]  # in place: frees the column now, not at the step's end
 
     return _marts
 
 
-def _daily_mart(mart: MartSpec, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """A daily mart, computed a day at a time from its inputs' same days."""
+def _daily_mart(
+    mart: MartSpec | DailyAggregate, partitions_def: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    """A daily mart or aggregate, computed a day at a time from its inputs' same days."""
 
     @dg.asset(
         key=list(mart.asset),
@@ -170,7 +201,10 @@ def _daily_mart(mart: MartSpec, partitions_def: dg.PartitionsDefinition) -> dg.A
 
         def days(group: list[str]) -> pd.DataFrame:  # a day's mart needs only its inputs' day
             with stopwatch() as took:
-                frame = mart.compute(*(inputs[i.source].read(group) for i in mart.inputs))
+                reads = [
+                    inputs[i.source].read(group, categories=list(i.categories)) for i in mart.inputs
+                ]
+                frame = mart.compute(*reads)
             timing["seconds"] += took["seconds"]
             schema.update(frame.dtypes.to_dict())
             return frame
@@ -190,9 +224,10 @@ def _daily_mart(mart: MartSpec, partitions_def: dg.PartitionsDefinition) -> dg.A
 def build_gold_assets(
     marts: Sequence[MartSpec], partitions_def: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    """The assets of `marts` (a domain's registry): one per daily mart, one multi-asset for
-    the whole-history ones."""
-    assets = [_daily_mart(mart, partitions_def) for mart in marts if mart.is_daily]
+    """The assets of `marts` (a domain's registry): one per daily mart and per daily aggregate,
+    one multi-asset for the whole-history ones."""
+    daily = [mart for mart in marts if mart.is_daily] + list(aggregates_of(marts))
+    assets = [_daily_mart(mart, partitions_def) for mart in daily]
     whole_history = [mart for mart in marts if not mart.is_daily]
     if whole_history:
         assets.append(_whole_history_marts(whole_history))

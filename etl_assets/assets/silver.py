@@ -19,6 +19,7 @@ from etl_assets.assets.common import (
 )
 from etl_assets.assets.day_figures import quarantine_figures
 from etl_assets.assets.silver_daily import silver_day_by_day
+from etl_assets.assets.silver_history import applies_snapshots, silver_history
 from etl_assets.assets.silver_outputs import (
     operator_metadata,
     quarantine_key,
@@ -34,7 +35,7 @@ from etl_assets.quality.checks import reject_gate
 from etl_assets.quality.checks.accounting import accounting_events
 from etl_assets.quality.checks.frame_types import dataframe_type
 from etl_assets.quality.checks.partition_results import check_result
-from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
+from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER, PII
 from etl_assets.sources import SourceSpec
 from etl_assets.sources.hooks import resolve_hook
 from etl_assets.transforms.silver import (
@@ -67,8 +68,13 @@ def build_silver_assets(
             input_manager_key=LAKE_DAY_BY_DAY,  # read a day at a time
         )
     else:
-        # Unpartitioned silver reads every bronze day that has been materialized.
-        bronze_in = dg.AssetIn(key=bronze_key(spec), metadata=ALLOW_MISSING_PARTITIONS)
+        # Unpartitioned silver reads every bronze day that has been materialized (a history of
+        # snapshots reads them on demand: only the days that changed, silver_history.py).
+        bronze_in = dg.AssetIn(
+            key=bronze_key(spec),
+            metadata=ALLOW_MISSING_PARTITIONS,
+            input_manager_key=LAKE_DAY_BY_DAY if applies_snapshots(spec) else None,
+        )
     common = {
         "is_required": True,
         "io_manager_key": LAKE_IO_MANAGER,
@@ -98,13 +104,17 @@ def build_silver_assets(
     )
 
     # Daily rows read bronze day by day (a range run holds one day); the others read all of it.
-    BronzeInput = LakePartitions if daily_rows else pd.DataFrame  # noqa: N806
+    BronzeInput = (  # noqa: N806
+        LakePartitions if daily_rows or applies_snapshots(spec) else pd.DataFrame
+    )
 
     @dg.multi_asset(
         name=f"silver__{spec.name}",  # layer__asset, as Dagster names bronze__orders
         outs={"silver": silver_out, "quarantine": quarantine_out},
         ins={"bronze": bronze_in},
         partitions_def=partitions_def if daily_rows else None,
+        # a history of snapshots reads its own last output from the lake
+        required_resource_keys={PII, *([LAKE_IO_MANAGER] if applies_snapshots(spec) else [])},
         backfill_policy=dg.BackfillPolicy.single_run() if daily_rows else None,
         check_specs=[
             dg.AssetCheckSpec(
@@ -120,10 +130,15 @@ def build_silver_assets(
             *warn_rule_specs(spec),
         ],
     )
-    def _silver(context: dg.AssetExecutionContext, bronze: BronzeInput, pii: PiiKey):
+    def _silver(context: dg.AssetExecutionContext, bronze: BronzeInput):
+        pii: PiiKey = getattr(context.resources, PII)
         pii_key = pii.key_bytes(context.log) if any(c.pii for c in spec.columns) else None
         if daily_rows:
             yield from silver_day_by_day(context, spec, bronze, pii_key, hook)
+            return
+        if applies_snapshots(spec):
+            lake = getattr(context.resources, LAKE_IO_MANAGER)
+            yield from silver_history(context, spec, bronze, pii_key, hook, lake)
             return
         if bronze.empty and not len(bronze.columns):
             raise dg.Failure(description=f"bronze/{spec.name} has never been materialized.")

@@ -14,6 +14,7 @@ import pandas as pd
 from etl_assets.marts.spec import (
     DAILY,
     WHOLE_HISTORY,
+    DailyAggregate,
     MartInput,
     MartSpec,
     available,
@@ -99,6 +100,29 @@ DAILY_SALES = MartSpec(
     },
 )
 
+# What the whole-history marts combine: a day of orders each, so a daily run reads its day.
+CUSTOMER_DAILY = DailyAggregate(
+    name="customer_daily",
+    description="Per day, customer and invoice: whether the invoice has a non-cancelled "
+    "product line and its product lines' value; what customer_rfm and cohort_retention combine.",
+    input=MartInput(ORDERS, tuple(customers.CUSTOMER_DAILY_READS)),
+    columns=customers.CUSTOMER_DAILY_COLUMNS,
+    keys=tuple(customers.CUSTOMER_DAILY_KEYS),
+    compute=customers.customer_daily,
+)
+PRODUCT_DAILY = DailyAggregate(
+    name="product_daily",
+    description="Per day, product and description: product lines, units and value sold, "
+    "units returned; what product_performance combines.",
+    input=MartInput(
+        ORDERS, tuple(products.PRODUCT_PERFORMANCE_READS), categories=products.CATEGORY_COLUMNS
+    ),
+    columns=products.PRODUCT_DAILY_COLUMNS,
+    keys=tuple(products.PRODUCT_DAILY_KEYS),
+    compute=products.product_daily,
+    categories=products.CATEGORY_COLUMNS,
+)
+
 CUSTOMER_RFM = MartSpec(
     name="customer_rfm",
     description="Recency, frequency and monetary quintile scores per customer (5 is best) and "
@@ -107,7 +131,8 @@ CUSTOMER_RFM = MartSpec(
     keys=tuple(customers.CUSTOMER_RFM_KEYS),
     columns=customers.CUSTOMER_RFM_COLUMNS,
     inputs=(MartInput(ORDERS, tuple(customers.CUSTOMER_RFM_READS)),),
-    compute=customers.customer_rfm,
+    aggregates=(CUSTOMER_DAILY,),
+    compute=customers.customer_rfm_of_days,
     suite=(
         *_rules.key_rules(customers.CUSTOMER_RFM_KEYS),
         *(_rules.between(score, 1, 5) for score in ("r_score", "f_score", "m_score")),
@@ -169,7 +194,8 @@ PRODUCT_PERFORMANCE = MartSpec(
         ),
         MartInput(PRODUCTS),  # the whole catalogue
     ),
-    compute=products.product_performance,
+    aggregates=(PRODUCT_DAILY,),
+    compute=products.product_performance_of_days,
     suite=(
         *_rules.key_rules(products.PRODUCT_PERFORMANCE_KEYS),
         _rules.at_least("revenue_rank", 1),
@@ -215,7 +241,8 @@ COHORT_RETENTION = MartSpec(
     keys=tuple(customers.COHORT_RETENTION_KEYS),
     columns=customers.COHORT_RETENTION_COLUMNS,
     inputs=(MartInput(ORDERS, tuple(customers.COHORT_RETENTION_READS)),),
-    compute=customers.cohort_retention,
+    aggregates=(CUSTOMER_DAILY,),
+    compute=customers.cohort_retention_of_days,
     suite=(
         *_rules.key_rules(customers.COHORT_RETENTION_KEYS),
         _rules.at_least("month_offset", 0),

@@ -18,7 +18,8 @@ from etl_assets.sources.expectation_spec import Expectation
 from etl_assets.sources.spec import documentation
 
 DAILY = "daily"  # one partition per day of its partition column; a run replaces its days
-WHOLE_HISTORY = "whole_history"  # recomputed from every day of silver, replaced whole
+# replaced whole; computed from every day of silver, or of its daily aggregates
+WHOLE_HISTORY = "whole_history"
 PARTITIONINGS = (DAILY, WHOLE_HISTORY)
 
 SILVER = "silver"
@@ -35,6 +36,44 @@ class MartInput:
     @property
     def asset(self) -> tuple[str, str]:
         return (SILVER, self.source)
+
+
+@dataclass(frozen=True)
+class DailyAggregate:
+    """An intermediate of gold, partitioned like silver (`gold/<name>`): a day of one silver
+    source reduced to what whole-history marts need (e.g. a row per customer and invoice
+    instead of a row per line). A mart that declares it combines every day of it instead of
+    reading every silver day, so a daily run computes the aggregate of its own days and the
+    marts read aggregates, not history. `compute` takes the input's frame of one or more days
+    and gives the days' rows, independent of any other day."""
+
+    name: str
+    description: str
+    input: MartInput
+    columns: Mapping[str, str]  # column -> dtype string, in output order
+    keys: tuple[str, ...]
+    compute: Callable[[pd.DataFrame], pd.DataFrame]
+    partition_column: str = "order_date"
+    # columns the marts read back as pandas categoricals (few distinct values over many days)
+    categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        named = (*self.keys, self.partition_column, *self.categories)
+        unknown = [c for c in named if c not in self.columns]
+        if unknown:
+            raise ValueError(f"aggregate {self.name!r}: keys name columns it lacks: {unknown}")
+
+    @property
+    def asset(self) -> tuple[str, str]:
+        return ("gold", self.name)
+
+    @property
+    def inputs(self) -> tuple[MartInput, ...]:
+        return (self.input,)
+
+    @property
+    def lineage(self) -> Mapping[str, tuple[tuple[str, str], ...]]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -56,6 +95,9 @@ class MartSpec:
     # column -> what it holds, in words (units, nulls, how computed), for the column schema;
     # documentation only: it decides no row and no version
     column_descriptions: Mapping[str, str] = documentation(dict)
+    # WHOLE_HISTORY: daily aggregates read instead of the silver inputs they reduce; `compute`
+    # then takes each aggregate's frame (every day) in place of that input's.
+    aggregates: tuple[DailyAggregate, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -75,6 +117,11 @@ class MartSpec:
         blank = [n for n, text in self.column_descriptions.items() if not _is_text(text)]
         if blank:
             problems.append(f"column_descriptions must be non-empty strings: {blank}")
+        if self.aggregates and self.partitioning != WHOLE_HISTORY:
+            problems.append("only a whole-history mart reads daily aggregates")
+        reduced = [a.input.source for a in self.aggregates]
+        if not set(reduced) <= {i.source for i in self.inputs} or len(set(reduced)) != len(reduced):
+            problems.append(f"each aggregate must reduce a different input of the mart: {reduced}")
         sources = [i.source for i in self.inputs]
         if not sources or len(set(sources)) != len(sources):
             problems.append(f"inputs must name each source once, and at least one: {sources}")
@@ -93,6 +140,11 @@ class MartSpec:
     def sources(self) -> frozenset[str]:
         return frozenset(i.source for i in self.inputs)
 
+    def reads(self) -> tuple[MartInput | DailyAggregate, ...]:
+        """What `compute` takes, in order: each input, or the aggregate that reduces it."""
+        by_source = {a.input.source: a for a in self.aggregates}
+        return tuple(by_source.get(i.source, i) for i in self.inputs)
+
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
@@ -101,6 +153,11 @@ def _is_text(value: object) -> bool:
 def lineage_from(source: str, *columns: str) -> tuple[tuple[str, str], ...]:
     """The lineage entries of a gold column computed from `columns` of silver/<source>."""
     return tuple((source, c) for c in columns)
+
+
+def aggregates_of(marts: Sequence[MartSpec]) -> tuple[DailyAggregate, ...]:
+    """The daily aggregates the marts read, each once."""
+    return tuple({a.name: a for m in marts for a in m.aggregates}.values())
 
 
 def available(marts: Sequence[MartSpec], sources: Mapping[str, object]) -> tuple[MartSpec, ...]:

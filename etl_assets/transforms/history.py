@@ -146,3 +146,125 @@ def scd2_from_versions(
     closed[:-1] = key_id[next_start[:-1]] == key_id[start_rows[:-1]]
     closed_at = when[next_start[closed]]
     return _history(rows, [*key, *tracked], start_rows, when[start_rows], closed, closed_at)
+
+
+# ------------------------------------------------- snapshots applied to the current history
+
+
+def history_before(history: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """The history as it stood before snapshot `day` (and any later one) was applied: versions
+    that start on or after it are dropped, versions it (or a later day) closed are open again.
+    Exact for a history built from snapshots (`build_scd2`, `apply_snapshots`): a version
+    closed on or after `day` was present on the last snapshot day before it."""
+    day = pd.Timestamp(day)
+    kept = history[(history[VALID_FROM] < day).to_numpy(dtype=bool)].reset_index(drop=True)
+    reopened = (kept[VALID_TO] >= day).fillna(False).to_numpy(dtype=bool)
+    kept.loc[reopened, VALID_TO] = pd.NaT
+    kept.loc[reopened, IS_CURRENT] = True
+    return kept
+
+
+def apply_snapshot(
+    history: pd.DataFrame,
+    snapshot: pd.DataFrame,
+    *,
+    key: Sequence[str],
+    tracked: Sequence[str],
+    day: pd.Timestamp,
+) -> pd.DataFrame:
+    """The history after one more snapshot, of `day` (later than every day applied so far).
+
+    A current version whose key is in the snapshot with the same tracked values continues;
+    with other values it is closed on `day` and a new version starts; a current version
+    whose key is missing is closed on `day`; a key with no current version starts one. An
+    empty snapshot is no snapshot day (as in `build_scd2`): the history is unchanged."""
+    key, tracked = list(key), list(tracked)
+    if snapshot.empty:
+        return history
+    columns = [*key, *tracked]
+    _require_columns(snapshot, columns, "the snapshot")
+    _require_one_row_per(snapshot, key, "a snapshot must hold one row per key")
+    day = np.datetime64(pd.Timestamp(day).as_unit("ns"))
+    is_current = history[IS_CURRENT].fillna(False).to_numpy(dtype=bool)
+    current = history[is_current]
+    # "right" is the snapshot; the indicator says who has the key
+    matched = current[key].merge(
+        snapshot[columns].rename(columns={c: f"_new_{c}" for c in tracked}),
+        on=key,
+        how="outer",
+        indicator=True,
+        sort=False,
+    )
+    in_current = matched["_merge"].isin(["both", "left_only"]).to_numpy(dtype=bool)
+    in_snapshot = matched["_merge"].isin(["both", "right_only"]).to_numpy(dtype=bool)
+    changed = np.zeros(len(matched), dtype=bool)
+    both = in_current & in_snapshot
+    if both.any():
+        position = current.reset_index(drop=True)
+        lookup = matched[both][key].merge(
+            position[key].reset_index(), on=key, how="left", sort=False
+        )["index"]
+        old = position.loc[lookup.to_numpy(), tracked].reset_index(drop=True)
+        new = matched.loc[both, [f"_new_{c}" for c in tracked]].reset_index(drop=True)
+        differs = np.zeros(int(both.sum()), dtype=bool)
+        for column in tracked:
+            differs |= _differs(new[f"_new_{column}"], old[column])
+        changed[np.flatnonzero(both)] = differs
+    closing = in_current & (~in_snapshot | changed)
+    opening = in_snapshot & (~in_current | changed)
+
+    # close: current versions whose key closes, found by key
+    closes = matched.loc[closing, key]
+    updated = history.copy()
+    if len(closes):
+        hit = current[key].reset_index().merge(closes, on=key, how="inner")["index"]
+        updated.loc[hit.to_numpy(), VALID_TO] = day
+        updated.loc[hit.to_numpy(), IS_CURRENT] = False
+    opened = snapshot[columns].merge(matched.loc[opening, key], on=key, how="inner", sort=False)
+    opened[VALID_FROM] = np.full(len(opened), day, dtype="datetime64[ns]")
+    opened[VALID_TO] = np.full(len(opened), np.datetime64("NaT"), dtype="datetime64[ns]")
+    opened[IS_CURRENT] = pd.array([True] * len(opened), dtype="boolean")
+    combined = pd.concat([updated, opened.astype(updated.dtypes.to_dict())], ignore_index=True)
+    return combined.sort_values([*key, VALID_FROM], kind="stable").reset_index(drop=True)
+
+
+def empty_history(snapshots: pd.DataFrame, key: Sequence[str], tracked: Sequence[str]):
+    """A history with no version, typed like one built from `snapshots`."""
+    history = snapshots[[*key, *tracked]].iloc[:0].reset_index(drop=True)
+    history[VALID_FROM] = pd.Series([], dtype="datetime64[ns]")
+    history[VALID_TO] = pd.Series([], dtype="datetime64[ns]")
+    history[IS_CURRENT] = pd.array([], dtype="boolean")
+    return history
+
+
+def apply_snapshots(
+    history: pd.DataFrame | None,
+    snapshots: pd.DataFrame,
+    *,
+    key: Sequence[str],
+    tracked: Sequence[str],
+    day_column: str,
+    since: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """`history` (None: none yet) with the snapshot days of `snapshots` applied in order,
+    after undoing the days from the first of them (or `since`, if earlier) on
+    (`history_before`): a new day is appended, a reprocessed past day recomputes the history
+    from that day (pass `since` when that day's snapshot may now be empty). The result equals
+    `build_scd2` over every snapshot (the days before, kept in `history`, and these)."""
+    key, tracked = list(key), list(tracked)
+    _require_columns(snapshots, [*key, *tracked, day_column], "snapshots")
+    _check_snapshots(snapshots, key, day_column)
+    days = snapshots[day_column].to_numpy(dtype="datetime64[ns]")
+    order = np.argsort(days, kind="stable")
+    snapshot_days, starts = np.unique(days[order], return_index=True)
+    if history is None:
+        history = empty_history(snapshots, key, tracked)
+    firsts = [pd.Timestamp(d) for d in [since, *snapshot_days[:1]] if d is not None]
+    if not firsts:
+        return history
+    history = history_before(history, min(firsts))
+    bounds = np.append(starts, len(order))
+    for index, day in enumerate(snapshot_days):
+        rows = snapshots.iloc[order[bounds[index] : bounds[index + 1]]]
+        history = apply_snapshot(history, rows, key=key, tracked=tracked, day=day)
+    return history

@@ -17,7 +17,9 @@ from etl_assets_tests.automation.conftest import DAY_AFTER_SAMPLE, evaluate_sens
 
 ORDERS_DAY_ASSETS = [
     "bronze/orders",
+    "gold/customer_daily",  # the whole-history marts' daily aggregates follow the day
     "gold/daily_sales",
+    "gold/product_daily",
     "silver/orders",
     "silver/orders_quarantine",
 ]

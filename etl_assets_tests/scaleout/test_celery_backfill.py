@@ -43,6 +43,8 @@ DAILY_ASSETS = (
     "silver/orders",
     "silver/orders_quarantine",
     "gold/daily_sales",
+    "gold/customer_daily",  # the daily aggregates the whole-history marts combine
+    "gold/product_daily",
 )
 UNDATED_ASSETS = (
     "bronze/products",

@@ -56,6 +56,19 @@ COHORT_RETENTION_COLUMNS: dict[str, str] = {
 COHORT_RETENTION_KEYS = ["cohort_month", "month_offset"]
 COHORT_RETENTION_READS = ["customer_id", "order_date", "is_cancellation", "is_non_product"]
 
+# The daily aggregate both customer marts combine: one row per (day, customer, invoice) of the
+# product lines with a customer, plus one row per day with no customer (the day was seen).
+CUSTOMER_DAILY_COLUMNS: dict[str, str] = {
+    "order_date": DATE,
+    "customer_id": COUNT,
+    # Arrow strings: read back over every day, they take a third of Python strings' memory
+    "invoice_no": "string[pyarrow]",
+    "kept": "boolean",  # the invoice has a non-cancelled product line that day
+    "product_value": MONEY,  # sum of line_value of its product lines, cancellations included
+}
+CUSTOMER_DAILY_KEYS = ["order_date", "customer_id", "invoice_no"]
+CUSTOMER_DAILY_READS = list(dict.fromkeys([*CUSTOMER_RFM_READS, *COHORT_RETENTION_READS]))
+
 # First matching rule wins (see customer_rfm).
 _SEGMENT_RULES: list[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = [
     ("Champions", lambda r, f: (r >= 4) & (f >= 4)),
@@ -98,6 +111,12 @@ def customer_rfm(orders: pd.DataFrame) -> pd.DataFrame:
             "line_value": lines["line_value"],
         }
     )
+    return _rfm_of(parts, as_of)
+
+
+def _rfm_of(parts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The mart from per-customer parts: customer_id, kept_date (a day with a kept line),
+    kept_invoice (its invoice, any hashable) and line_value (summed)."""
     rfm = parts.groupby("customer_id", **GROUPBY).agg(
         last_order_date=("kept_date", "max"),
         frequency=("kept_invoice", "nunique"),
@@ -136,7 +155,13 @@ def cohort_retention(orders: pd.DataFrame) -> pd.DataFrame:
             "customer_id": lines["customer_id"].to_numpy(dtype="int64", na_value=0)[active],
             "month": month_number(lines["order_date"])[active],
         }
-    ).drop_duplicates()
+    )
+    return _cohorts_of(activity)
+
+
+def _cohorts_of(activity: pd.DataFrame) -> pd.DataFrame:
+    """The mart from (customer_id, month number) pairs of activity, repeats allowed."""
+    activity = activity.drop_duplicates().reset_index(drop=True)
     activity["cohort"] = activity.groupby("customer_id", **GROUPBY)["month"].transform("min")
     activity["month_offset"] = activity["month"] - activity["cohort"]
     # (customer, month) pairs are unique, so counting rows counts customers.
@@ -152,6 +177,68 @@ def cohort_retention(orders: pd.DataFrame) -> pd.DataFrame:
     cohorts["retention_rate"] = rounded(cohorts["active_customers"] / cohorts["cohort_size"], 4)
     cohorts["cohort_month"] = month_from_number(cohorts["cohort"])
     return conform(cohorts, COHORT_RETENTION_COLUMNS, COHORT_RETENTION_KEYS)
+
+
+# ------------------------------------------------------------ incremental: days, then marts
+
+
+def customer_daily(orders: pd.DataFrame) -> pd.DataFrame:
+    """The customer marts' aggregate of one or more days (CUSTOMER_DAILY_COLUMNS): a few rows
+    per invoice instead of a row per line. Days are independent: a multi-day input gives the
+    per-day results concatenated. `customer_rfm_of_days` and `cohort_retention_of_days` over
+    the aggregates of every day equal `customer_rfm` and `cohort_retention` over those days."""
+    require_columns(orders, CUSTOMER_DAILY_READS)
+    relevant = ~flag(orders, "is_non_product") & orders["customer_id"].notna().to_numpy(dtype=bool)
+    # Grouped on the invoices' integer codes (strings: several times slower), named after.
+    codes, invoices = pd.factorize(orders["invoice_no"], use_na_sentinel=True)
+    parts = pd.DataFrame(
+        {
+            "order_date": orders["order_date"],
+            # lines that count for no customer collapse into the day's one row without one
+            "customer_id": orders["customer_id"].where(relevant),
+            "invoice": np.where(relevant, codes, -1),
+            "kept": relevant & ~flag(orders, "is_cancellation"),
+            "product_value": orders["line_value"].where(relevant),
+        }
+    )
+    daily = (
+        parts.groupby(["order_date", "customer_id", "invoice"], **GROUPBY)
+        .agg(kept=("kept", "max"), product_value=("product_value", "sum"))
+        .reset_index()
+    )
+    names = pd.array(invoices, dtype=CUSTOMER_DAILY_COLUMNS["invoice_no"])
+    daily["invoice_no"] = names.take(daily["invoice"].to_numpy(), allow_fill=True)
+    return conform(daily, CUSTOMER_DAILY_COLUMNS, CUSTOMER_DAILY_KEYS)
+
+
+def customer_rfm_of_days(daily: pd.DataFrame) -> pd.DataFrame:
+    """`customer_rfm` from the `customer_daily` aggregates of every day."""
+    require_columns(daily, list(CUSTOMER_DAILY_COLUMNS))
+    as_of = daily["order_date"].max() + pd.Timedelta(days=1)
+    rows = daily[daily["customer_id"].notna().to_numpy(dtype=bool)]
+    kept = flag(rows, "kept")
+    parts = pd.DataFrame(
+        {
+            "customer_id": rows["customer_id"],
+            "kept_date": rows["order_date"].where(kept),
+            "kept_invoice": value_codes(rows["invoice_no"]).where(kept),
+            "line_value": rows["product_value"],
+        }
+    )
+    return _rfm_of(parts, as_of)
+
+
+def cohort_retention_of_days(daily: pd.DataFrame) -> pd.DataFrame:
+    """`cohort_retention` from the `customer_daily` aggregates of every day."""
+    require_columns(daily, list(CUSTOMER_DAILY_COLUMNS))
+    active = flag(daily, "kept") & daily["customer_id"].notna().to_numpy(dtype=bool)
+    activity = pd.DataFrame(
+        {
+            "customer_id": daily["customer_id"].to_numpy(dtype="int64", na_value=0)[active],
+            "month": month_number(daily["order_date"])[active],
+        }
+    )
+    return _cohorts_of(activity)
 
 
 # ------------------------------------------------------------------ scoring rules

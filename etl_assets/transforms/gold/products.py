@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from etl_assets.transforms.gold.shared import (
@@ -47,6 +48,20 @@ PRODUCT_PERFORMANCE_READS = [
 # hold an integer code per line instead of a string (half the memory of a 10M-line read).
 CATEGORY_COLUMNS = ("stock_code", "description")
 
+# The daily aggregate the mart combines: one row per (day, stock_code, description) of the
+# product lines.
+PRODUCT_DAILY_COLUMNS: dict[str, str] = {
+    "order_date": DATE,
+    "stock_code": TEXT,
+    "description": TEXT,
+    "lines": COUNT,
+    "kept_units": COUNT,
+    "kept_value": MONEY,
+    "cancelled_units": COUNT,
+}
+PRODUCT_DAILY_KEYS = ["order_date", "stock_code", "description"]
+_SUMS = ["kept_units", "kept_value", "cancelled_units"]
+
 
 def product_performance(orders: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """One row per (month, stock_code) that has at least one product line.
@@ -76,6 +91,56 @@ def product_performance(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Data
             "cancelled_units": lines["quantity"].where(~kept),
         }
     )
+    return _performance_of(parts, _seen_descriptions(lines), products)
+
+
+def product_daily(orders: pd.DataFrame) -> pd.DataFrame:
+    """The product mart's aggregate of one or more days (PRODUCT_DAILY_COLUMNS); days are
+    independent. `product_performance_of_days` over the aggregates of every day equals
+    `product_performance` over those days."""
+    lines = product_lines(orders, line_columns(PRODUCT_PERFORMANCE_READS))
+    kept = ~flag(lines, "is_cancellation")
+    parts = pd.DataFrame(
+        {
+            "order_date": lines["order_date"],
+            "stock_code": lines["stock_code"],
+            "description": lines["description"],
+            "lines": pd.array(np.ones(len(lines), dtype="int64"), dtype=COUNT),
+            "kept_units": lines["quantity"].where(kept),
+            "kept_value": lines["line_value"].where(kept),
+            "cancelled_units": lines["quantity"].where(~kept),
+        }
+    )
+    daily = parts.groupby(PRODUCT_DAILY_KEYS, **GROUPBY)[["lines", *_SUMS]].sum()
+    return conform(daily.reset_index(), PRODUCT_DAILY_COLUMNS, PRODUCT_DAILY_KEYS)
+
+
+def product_performance_of_days(daily: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """`product_performance` from the `product_daily` aggregates of every day."""
+    require_columns(daily, list(PRODUCT_DAILY_COLUMNS))
+    parts = pd.DataFrame(
+        {
+            "month": month_start(daily["order_date"]),
+            "stock_code": daily["stock_code"],
+            **{column: daily[column] for column in _SUMS},
+        }
+    )
+    described = daily[daily["description"].notna().to_numpy(dtype=bool)]
+    seen = pd.DataFrame(
+        {
+            "stock_code": described["stock_code"],
+            "description": described["description"],
+            "times": described["lines"],
+        }
+    )
+    return _performance_of(parts, seen, products)
+
+
+def _performance_of(
+    parts: pd.DataFrame, seen: pd.DataFrame, products: pd.DataFrame
+) -> pd.DataFrame:
+    """The mart from per-line (or pre-summed) parts: month, stock_code, kept_units,
+    kept_value, cancelled_units; and `seen`: stock_code, description, times."""
     perf = (
         parts.groupby(["month", "stock_code"], **GROUPBY)
         .agg(
@@ -92,12 +157,26 @@ def product_performance(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Data
         method="min", ascending=False
     )
     perf["stock_code"] = perf["stock_code"].astype(TEXT)  # same dtype as the names
-    perf = perf.merge(_product_names(lines, products), on="stock_code", how="left")
+    perf = perf.merge(
+        _product_names(perf["stock_code"], seen, products), on="stock_code", how="left"
+    )
     return conform(perf, PRODUCT_PERFORMANCE_COLUMNS, PRODUCT_PERFORMANCE_KEYS)
 
 
-def _product_names(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """stock_code -> description, category for every code of ``lines``."""
+def _seen_descriptions(lines: pd.DataFrame) -> pd.DataFrame:
+    """stock_code, description, times: how many product lines carry each pair (a null
+    description is no candidate; a null stock_code is kept, a row of its own in the mart)."""
+    named = lines[lines["description"].notna().to_numpy(dtype=bool)]
+    return (
+        named.groupby(["stock_code", "description"], observed=True, sort=False, dropna=False)
+        .size()
+        .rename("times")
+        .reset_index()
+    )
+
+
+def _product_names(codes: pd.Series, seen: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """stock_code -> description, category for every code of ``codes``."""
     require_columns(products, ["stock_code", "description", "category"])
     catalogue = (
         products[["stock_code", "description", "category"]]
@@ -105,27 +184,24 @@ def _product_names(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
         .drop_duplicates(subset=["stock_code"], keep="first")
         .astype({"stock_code": TEXT, "description": TEXT, "category": TEXT})
     )
-    codes = pd.DataFrame({"stock_code": pd.Series(lines["stock_code"].unique()).astype(TEXT)})
+    codes = pd.DataFrame({"stock_code": pd.Series(codes.unique()).astype(TEXT)})
     names = codes.merge(catalogue, on="stock_code", how="left")
-    seen = names["stock_code"].map(_most_seen_description(lines, catalogue))
+    seen = names["stock_code"].map(_most_seen_description(seen, catalogue))
     names["description"] = names["description"].fillna(seen)
     names["category"] = names["category"].fillna(UNKNOWN)
     return names
 
 
-def _most_seen_description(lines: pd.DataFrame, catalogue: pd.DataFrame) -> pd.Series:
-    """stock_code -> its most frequent description in ``lines`` (tie: alphabetically
-    first), only for codes the catalogue cannot name (that keeps the work small)."""
+def _most_seen_description(seen: pd.DataFrame, catalogue: pd.DataFrame) -> pd.Series:
+    """stock_code -> its most frequent description (tie: alphabetically first), only for
+    codes the catalogue cannot name."""
     named = catalogue.loc[catalogue["description"].notna(), "stock_code"]
-    unnamed = lines[
-        ~lines["stock_code"].isin(named).to_numpy(dtype=bool)
-        & lines["description"].notna().to_numpy(dtype=bool)  # a null is no candidate
-    ]
+    unnamed = seen[~seen["stock_code"].isin(named).to_numpy(dtype=bool)]
     seen = (
-        # dropna=False keeps a null stock_code (a row of its own in the mart) named too
-        unnamed.groupby(["stock_code", "description"], observed=True, sort=False, dropna=False)
-        .size()
-        .rename("times")
+        unnamed.groupby(["stock_code", "description"], observed=True, sort=False, dropna=False)[
+            "times"
+        ]
+        .sum()
         .reset_index()
         .sort_values(
             ["stock_code", "times", "description"],
