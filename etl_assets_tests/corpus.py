@@ -306,7 +306,8 @@ def _stray_quotes_pair_up(day: str) -> bytes:
 
 
 def _noise(day: str) -> bytes:
-    return bytes(random.Random(day).randrange(256) for _ in range(4096))
+    rng = random.Random(day)
+    return bytes(rng.randrange(256) for _ in range(4096))
 
 
 def _cases() -> list[CorpusCase]:

@@ -46,6 +46,14 @@ def observed(outcome: Outcome) -> str:
     return f"{outcome.unexpected_count:,} of {outcome.considered_count:,} rows unexpected ({shown})"
 
 
+def _why(outcome: Outcome) -> str:
+    """What failed, as the run summary shows it: a table-level figure alone (`0`) says
+    nothing, so it comes with what was expected."""
+    if outcome.exception or outcome.unexpected_count is not None:
+        return observed(outcome)
+    return f"observed {observed(outcome)}, expected {outcome.expectation.summary()}"
+
+
 def summary_table(outcomes: Sequence[Outcome]) -> str:
     lines = ["| expectation | result | observed | mostly |", "|---|---|---|---|"]
     for o in outcomes:
@@ -98,7 +106,7 @@ def severity_checks(
         if docs:
             metadata["data_docs"] = dg.MetadataValue.path(docs)
         if failed:
-            details = "; ".join(f"{o.expectation.name}: {observed(o)}" for o in failed)
+            details = "; ".join(f"{o.expectation.name}: {_why(o)}" for o in failed)
             description = f"FAILED on {where}: {details}"
         else:
             description = f"all {len(mine)} {severity}-level expectations passed on {where}"

@@ -67,3 +67,25 @@ def test_one_verdict_per_severity_with_the_failed_expectation_named():
     assert warn.check_name == "warn_expectations" and warn.passed
     assert warn.metadata["email_matches.unexpected_percent"].value == 10.0
     assert error.metadata["quality_score"] == warn.metadata["quality_score"]
+
+
+def test_a_failed_table_rule_says_what_was_expected():
+    """An empty landing file: the summary line said `landing_file_not_empty: 0`."""
+    not_empty = parse_expectation(
+        {
+            "name": "landing_file_not_empty",
+            "type": "expect_table_row_count_to_be_between",
+            "min_value": 1,
+            "severity": "warn",
+        },
+        "t",
+    )
+    suite = Suite(("bronze", "orders"), (not_empty,), frozenset())
+    [warn] = severity_checks(
+        [Outcome(not_empty, False, 0, observed_value=0)], suite, "2024-02-01", None
+    )
+    assert not warn.passed
+    assert warn.description.endswith(
+        "landing_file_not_empty: observed 0, expected "
+        "expect_table_row_count_to_be_between(min_value=1)"
+    ), warn.description
