@@ -20,6 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from etl_assets.assets.bronze import bronze_key
+from etl_assets.assets.column_docs import quarantine_descriptions, silver_descriptions
 from etl_assets.assets.common import frame_schema, stopwatch
 from etl_assets.assets.silver_outputs import (
     operator_metadata,
@@ -30,6 +31,8 @@ from etl_assets.assets.silver_outputs import (
 )
 from etl_assets.io.daily_frames import LakePartitions
 from etl_assets.quality.checks.accounting import accounting_events
+from etl_assets.quality.checks.partition_results import check_result
+from etl_assets.quality.checks.reject_gate import whole_source_gate
 from etl_assets.sources import SourceSpec
 from etl_assets.transforms.history import apply_snapshots
 from etl_assets.transforms.silver import apply_row_rules, clean_source
@@ -126,7 +129,7 @@ def silver_history(
         metadata={
             **metadata,
             APPLIED_THROUGH: dg.MetadataValue.int(latest or 0),
-            "dagster/column_schema": frame_schema(clean),
+            "dagster/column_schema": frame_schema(clean, silver_descriptions(spec)),
             "dagster/column_lineage": silver_lineage(spec, list(clean.columns)),
         },
     )
@@ -135,9 +138,11 @@ def silver_history(
         output_name="quarantine",
         metadata={
             "reject_reasons": metadata["reject_reasons"],
-            "dagster/column_schema": frame_schema(rejected),
+            "dagster/column_schema": frame_schema(rejected, quarantine_descriptions(spec)),
         },
     )
     yield from accounting_events(context, key, frame, result, day_column=None, days=None)
+    # The reject-rate gate judges the days applied now (the kept history was judged before).
+    yield check_result(key, whole_source_gate(result, len(result.clean), spec.max_reject_rate))
     if outcome.warnings:
         yield warn_rule_result(spec, outcome.warnings)

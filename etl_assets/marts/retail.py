@@ -109,6 +109,15 @@ CUSTOMER_DAILY = DailyAggregate(
     columns=customers.CUSTOMER_DAILY_COLUMNS,
     keys=tuple(customers.CUSTOMER_DAILY_KEYS),
     compute=customers.customer_daily,
+    column_descriptions={
+        "order_date": "The day of the invoice (midnight, the partition day).",
+        "customer_id": "The customer's id; null on the one row that says the day had lines "
+        "without a customer.",
+        "invoice_no": "The invoice, one row per customer and invoice of the day.",
+        "kept": "True when the invoice has at least one non-cancelled product line that day.",
+        "product_value": "Sum of the invoice's product line values that day, cancellations "
+        "included (negative), in the shop's currency.",
+    },
 )
 PRODUCT_DAILY = DailyAggregate(
     name="product_daily",
@@ -121,6 +130,15 @@ PRODUCT_DAILY = DailyAggregate(
     keys=tuple(products.PRODUCT_DAILY_KEYS),
     compute=products.product_daily,
     categories=products.CATEGORY_COLUMNS,
+    column_descriptions={
+        "order_date": "The day of the lines (midnight, the partition day).",
+        "stock_code": "The product's stock code, as cleaned in silver.",
+        "description": "The description written on the lines (a code may have several).",
+        "lines": "Product lines of the code and description that day.",
+        "kept_units": "Units on non-cancelled lines.",
+        "kept_value": "Value of non-cancelled lines, in the shop's currency.",
+        "cancelled_units": "Units on cancelled lines, as a positive number.",
+    },
 )
 
 CUSTOMER_RFM = MartSpec(

@@ -56,12 +56,21 @@ class DailyAggregate:
     partition_column: str = "order_date"
     # columns the marts read back as pandas categoricals (few distinct values over many days)
     categories: tuple[str, ...] = ()
+    # column -> what it holds, in words, for the column schema (documentation only)
+    column_descriptions: Mapping[str, str] = documentation(dict)
 
     def __post_init__(self) -> None:
         named = (*self.keys, self.partition_column, *self.categories)
         unknown = [c for c in named if c not in self.columns]
         if unknown:
             raise ValueError(f"aggregate {self.name!r}: keys name columns it lacks: {unknown}")
+        strays = [c for c in self.column_descriptions if c not in self.columns]
+        blank = [c for c, text in self.column_descriptions.items() if not _is_text(text)]
+        if strays or blank:
+            raise ValueError(
+                f"aggregate {self.name!r}: column_descriptions name columns it lacks {strays} "
+                f"or are not non-empty strings {blank}"
+            )
 
     @property
     def asset(self) -> tuple[str, str]:

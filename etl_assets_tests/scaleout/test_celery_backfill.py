@@ -7,7 +7,7 @@ three days must then:
 
 - run one run per day for the daily assets and the undated marts once, after every day;
 - have steps run to success on both workers (from dagster-celery's engine events);
-- survive the loss of a worker: the first worker to start `silver_orders` is held right
+- survive the loss of a worker: the first worker to start `silver__orders` is held right
   after that step's STEP_START (etl_assets_tests.scaleout.hold_step) and killed with
   SIGKILL, process group and all, as a lost machine would be. The broker gives the
   unacknowledged task to the other worker (acks-late), which runs the step to its end;
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.scaleout  # processes and services: -m "not scaleout" s
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 ROWS_PER_DAY = 300
-HELD_STEP = "silver_orders"
+HELD_STEP = "silver__orders"
 DAILY_ASSETS = (
     "bronze/orders",
     "bronze/customers",
@@ -116,7 +116,7 @@ def test_backfill_spreads_over_two_celery_workers_and_survives_losing_one(
         cluster.wait_workers(timeout=180)
         backfill_id = cluster.launch_backfill(DAYS)
 
-        # A worker reaches silver_orders and is held there; kill it as a lost machine.
+        # A worker reaches silver__orders and is held there; kill it as a lost machine.
         held = json.loads(
             _wait_for(
                 lambda: marker.exists() and marker.read_text(),

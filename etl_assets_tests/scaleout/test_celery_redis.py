@@ -66,7 +66,7 @@ def test_steps_run_on_a_worker_of_a_redis_broker(postgres_url, tmp_path, sample_
 
     assert materialize.returncode == 0, materialize.stderr[-3000:] + "\n".join(failed)
     assert [run.status.value for run in runs] == ["SUCCESS"]
-    assert {"bronze__products", "silver_products"} <= {step.step_key for step in steps}
+    assert {"bronze__products", "silver__products"} <= {step.step_key for step in steps}
     assert all(step.succeeded and step.workers == (worker.node,) for step in steps), steps
     products = pd.read_parquet(data_dir / "lake" / "silver" / "products.parquet")
     assert len(products) > 0
