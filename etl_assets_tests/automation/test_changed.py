@@ -84,6 +84,10 @@ def test_a_replaced_file_reruns_its_day_and_what_depends_on_it(
             ("silver/orders_quarantine", DAY),
             ("gold/daily_sales", "2024-01-01"),
             ("gold/daily_sales", DAY),
+            ("gold/customer_daily", "2024-01-01"),  # the whole-history marts' daily aggregates
+            ("gold/customer_daily", DAY),
+            ("gold/product_daily", "2024-01-01"),
+            ("gold/product_daily", DAY),
             ("gold/customer_rfm", None),
             ("gold/product_performance", None),
             ("gold/cohort_retention", None),
