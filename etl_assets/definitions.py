@@ -17,8 +17,8 @@ from etl_assets.quality.checks.build import build_quality_checks
 from etl_assets.quality.checks.freshness import with_gold_freshness
 from etl_assets.quiet import silence_dagster_notices
 from etl_assets.resources import build_resources
-from etl_assets.settings import Settings, get_settings
-from etl_assets.sources import load_sources
+from etl_assets.settings import Settings, SettingsError, get_settings
+from etl_assets.sources import SourceDeclarationError, load_sources
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -49,4 +49,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 # Loaded as the code location (code server, run worker, `dagster definitions validate`):
 # Dagster's beta/preview notices are not for the user (etl_assets/quiet.py).
 silence_dagster_notices()
-defs = build_definitions(get_settings())
+try:
+    defs = build_definitions(get_settings())
+except (SourceDeclarationError, SettingsError) as error:
+    # The message names the file, the field and what to do; the frames of the declaration
+    # reader would only hide it, so the load shows this line and the message.
+    raise error.with_traceback(None) from None

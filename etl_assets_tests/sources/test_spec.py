@@ -118,3 +118,28 @@ def test_duplicate_column_and_source_names(tmp_path):
     write(folder, VALID, "b.yaml")
     with pytest.raises(SourceDeclarationError, match="already declared"):
         load_sources(folder)
+
+
+def test_a_declaration_error_at_load_shows_its_message_not_the_reader_frames(tmp_path):
+    """The code location load (dagster dev, dg check defs) shows the file, the field and what
+    is allowed, without a traceback through the declaration reader."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    for source in default_sources_dir().glob("*.yaml"):
+        shutil.copy(source, tmp_path / source.name)
+    orders = tmp_path / "orders.yaml"
+    orders.write_text(orders.read_text().replace("  type: daily", "  type: weekly", 1))
+    env = {**os.environ, "ETL_SOURCES_DIR": str(tmp_path), "ETL_DATA_DIR": str(tmp_path)}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import etl_assets.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode != 0
+    assert "field 'partitioning.type': 'weekly' is not one of: daily, none" in loaded.stderr
+    assert "loading.py" not in loaded.stderr  # no frames of the reader
