@@ -77,18 +77,26 @@ def screenshot_asset_lineage(
         def body() -> str:
             return driver.find_element(By.TAG_NAME, "body").text
 
+        def shows_all() -> bool:
+            return all(word in body() for word in expected)
+
         # The graph shows collapsed groups first: "bronze" over its asset count.
         page.until(lambda _: re.search(r"^bronze\n\d+$", body(), re.MULTILINE))
         deadline = time.monotonic() + timeout
-        while not all(word in body() for word in expected):
+        zoomed_out = 0
+        while not shows_all():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the lineage page never showed {expected}:\n{body()}")
+            if not re.search(r"^bronze\n\d+$", body(), re.MULTILINE) and zoomed_out < 6:
+                # Expanded, but the graph draws only the nodes inside the viewport: zoom out.
+                _zoom_out(driver)
+                zoomed_out += 1
+                time.sleep(1)
+                continue
             # Alt+E is the graph's "Expand all groups"; pressed again only if it was lost.
             ActionChains(driver).key_down(Keys.ALT).send_keys("e").key_up(Keys.ALT).perform()
             try:
-                WebDriverWait(driver, 10, poll_frequency=0.5).until(
-                    lambda _: all(word in body() for word in expected)
-                )
+                WebDriverWait(driver, 10, poll_frequency=0.5).until(lambda _: shows_all())
             except TimeoutException:
                 continue
         text = body()
@@ -105,19 +113,26 @@ def _make_room(driver) -> None:
     for hide in driver.find_elements(By.XPATH, "//button[normalize-space()='Hide navigation']"):
         hide.click()
     time.sleep(0.5)
-    size = driver.get_window_size()
+    _zoom_out(driver)
     buttons = driver.find_elements(By.TAG_NAME, "button")
+    panel = [b for b in buttons if 200 < b.location["x"] < 400 and b.location["y"] < 100]
+    if panel:
+        panel[0].click()  # collapses the asset list beside the graph
+    time.sleep(1.5)  # the graph animates to its new size
+
+
+def _zoom_out(driver) -> None:
+    """Clicks the graph's zoom-out button (bottom right: zoom in, zoom out, settings, ...)."""
+    from selenium.webdriver.common.by import By
+
+    size = driver.get_window_size()
     zoom = sorted(
         (
             b
-            for b in buttons
+            for b in driver.find_elements(By.TAG_NAME, "button")
             if b.location["x"] > size["width"] - 80 and b.location["y"] > size["height"] / 3
         ),
         key=lambda b: b.location["y"],
     )
     if len(zoom) >= 2:
-        zoom[1].click()  # zoom in, zoom out, settings, ...: the second zooms out
-    panel = [b for b in buttons if 200 < b.location["x"] < 400 and b.location["y"] < 100]
-    if panel:
-        panel[0].click()  # collapses the asset list beside the graph
-    time.sleep(1.5)  # the graph animates to its new size
+        zoom[1].click()

@@ -143,7 +143,7 @@ def test_asset_graph(after_make_run):
     text = screenshot_asset_lineage(
         after_make_run.url,
         places[0] / "asset-graph.png",
-        expected=["bronze", "silver", "gold", "orders_quarantine", "daily_sales"],
+        expected=["bronze", "silver", "gold", "orders_quarantine", "daily_sales", "customer_rfm"],
     )
     for place in places[1:]:
         shutil.copy(places[0] / "asset-graph.png", place / "asset-graph.png")
