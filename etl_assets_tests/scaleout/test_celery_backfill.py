@@ -142,7 +142,7 @@ def test_backfill_spreads_over_two_celery_workers_and_survives_losing_one(
         ).records
 
     assert status == "COMPLETED_SUCCESS", failed
-    assert {run.status.value for run in runs} == {"SUCCESS"}
+    assert {run.status.value for run in runs} == {"SUCCESS"}, "\n".join(failed)
 
     # One run per day for the daily assets; the undated marts in runs of no day, after them.
     by_day: dict[str | None, list] = {}
@@ -153,11 +153,16 @@ def test_backfill_spreads_over_two_celery_workers_and_survives_losing_one(
         for run in by_day[day]:
             assert run.tags["dagster/asset_partition_range_end"] == day
     marts = {"gold/customer_rfm", "gold/product_performance", "gold/cohort_retention"}
-    (mart_run,) = [r for r in runs if marts & {k.to_user_string() for k in r.asset_selection}]
+    # Each mart starts when its own inputs are ready: in one run or in several.
+    mart_runs = [r for r in runs if marts & {k.to_user_string() for k in r.asset_selection}]
+    assert mart_runs and all(
+        r.tags.get("dagster/asset_partition_range_start") is None for r in mart_runs
+    )
     # The marts start once every day of silver/orders is materialized (the day's run may
     # still be finishing its check steps: the backfill launches on materializations).
     assert sorted(r.partition_key for r in silver_orders) == sorted(DAYS)
-    assert max(r.timestamp for r in silver_orders) <= records[mart_run.run_id].start_time
+    last_silver = max(r.timestamp for r in silver_orders)
+    assert all(last_silver <= records[r.run_id].start_time for r in mart_runs)
 
     # Steps ran on both workers, every step on a worker, and every one succeeded.
     assert all(step.succeeded for step in steps), [s for s in steps if not s.succeeded]

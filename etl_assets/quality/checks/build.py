@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from etl_assets.marts.retail import retail_marts
-from etl_assets.marts.spec import MartSpec, step_name
+from etl_assets.marts.spec import MartSpec
 from etl_assets.quality.checks.schema_drift import column_schema_change_checks
 from etl_assets.quality.checks.suite_checks import ExtraRules, SuiteCheck, suite_checks
 from etl_assets.quality.suites.gold_suites import gold_suites
@@ -55,23 +55,19 @@ def _reconciliation(mart: MartSpec) -> ExtraRules | None:
 def _mart_checks(
     marts: Sequence[MartSpec], partitions_def: dg.PartitionsDefinition
 ) -> tuple[list[dg.AssetChecksDefinition], list[dg.AssetKey]]:
-    """One check op per daily mart; one for all the whole-history marts, which one step
-    materializes (the op reads each of them once)."""
+    """One check op per mart. Not one for the whole-history marts although one step computes
+    them: a backfill materializes each when its own inputs are ready, in runs of its own, and
+    an op's inputs are all loaded, so a shared op would read a mart not yet materialized."""
     suites = gold_suites(marts)
-    daily = [m for m in marts if m.is_daily]
-    whole_history = [m for m in marts if not m.is_daily]
     checks = [
         suite_checks(
             f"gold__{m.name}__checks",
             [SuiteCheck(suites[m.name], extra=_reconciliation(m))],
-            partitions_def,
+            partitions_def if m.is_daily else None,
         )
-        for m in daily
+        for m in marts
     ]
-    if whole_history:
-        whole = [SuiteCheck(suites[m.name]) for m in whole_history]
-        checks.append(suite_checks(f"{step_name(whole_history)}__checks", whole, None))
-    return checks, [dg.AssetKey(m.asset) for m in [*daily, *whole_history]]
+    return checks, [dg.AssetKey(m.asset) for m in marts]
 
 
 def build_quality_checks(

@@ -242,9 +242,7 @@ def _errored(rule: Expectation, error: str, partitions: Partitions) -> list[Outc
 
 
 def _absent_columns(rule: Expectation, missing: list[str], rows: int) -> Outcome:
-    return Outcome(
-        rule, False, rows, exception=f"column(s) {', '.join(missing)} not in the data"
-    )
+    return Outcome(rule, False, rows, exception=f"column(s) {', '.join(missing)} not in the data")
 
 
 @dataclass(frozen=True)
@@ -461,9 +459,9 @@ def _table_rule(rule: Expectation, partitions: Partitions) -> list[Outcome]:
     ge = runtime()
     counts = pd.DataFrame({COUNT_COLUMN: partitions.rows.astype(np.int64)})
     bounds = Expectation(rule.name, "expect_column_values_to_be_between", {}, rule.severity)
-    result = ge.validate(
-        counts, [ge.expectation(bounds, column=COUNT_COLUMN, **rule.arguments)]
-    )[rule.name]
+    result = ge.validate(counts, [ge.expectation(bounds, column=COUNT_COLUMN, **rule.arguments)])[
+        rule.name
+    ]
     error = _raised(result)
     if error:
         return _errored(rule, error, partitions)
