@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class WorkerPool:
     environ: dict[str, str]
     workers: list[Worker] = field(default_factory=list)
     cwd: Path | None = None
+    instance_ready: bool = False
 
     def start(
         self,
@@ -92,6 +94,7 @@ class WorkerPool:
         includes: Sequence[str] = (),
         extra_env: Mapping[str, str] | None = None,
     ) -> Worker:
+        self.prepare_instance()
         command = worker_command(self.settings, name, concurrency=concurrency, includes=includes)
         output = log_path.open("ab") if log_path else None
         try:
@@ -110,6 +113,29 @@ class WorkerPool:
         worker = Worker(name=name, process=process, log_path=log_path)
         self.workers.append(worker)
         return worker
+
+    def prepare_instance(self, timeout: float = 120.0) -> None:
+        """Creates or migrates the Dagster instance's storage once, before any worker starts:
+        workers started together on a fresh database would each create its tables, and all
+        but one would die of a duplicate table."""
+        if self.instance_ready:
+            return
+        done = subprocess.run(
+            [sys.executable, "-m", "dagster", "instance", "migrate"],
+            env=self.environ,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise WorkerError(
+                f"could not prepare the Dagster instance under {self.environ.get('DAGSTER_HOME')}"
+                f" (`dagster instance migrate` exited {done.returncode}):\n"
+                f"{(done.stderr or done.stdout).strip()[-2000:]}"
+            )
+        self.instance_ready = True
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Until every worker answers a ping through the broker; raises if one dies first."""
