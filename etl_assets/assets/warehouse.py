@@ -28,7 +28,6 @@ WAREHOUSE_POOL = "postgres"  # concurrency pool: limit parallel loads with `dags
 WAREHOUSE_OWNERS = ["team:analytics"]
 
 
-
 def publish_asset(
     source: dg.AssetKey,
     partition_column: str | None,

@@ -220,11 +220,14 @@ def test_a_log_stored_with_row_numbers_restarting_per_batch_is_renumbered_once()
     assert _numbered_as_log(log) is log
 
 
-HISTORY_DECLARATION = DECLARATION + """\
+HISTORY_DECLARATION = (
+    DECLARATION
+    + """\
 history:
   type: scd2
   tracked: [country, plan]
 """
+)
 
 
 def test_a_history_source_keeps_every_version_with_its_watermark(

@@ -276,7 +276,12 @@ def test_strings_read_as_categories_hold_the_same_values(tmp_path):
     assert categorical["s"].cat.categories.dtype == "string"  # as astype("category") gives
     assert categorical["n"].dtype == plain["n"].dtype
     assert categorical["s"].astype(object).where(categorical["s"].notna(), None).tolist() == [
-        "b", None, "a", "b", "c", "a"
+        "b",
+        None,
+        "a",
+        "b",
+        "c",
+        "a",
     ]
     pd.testing.assert_series_equal(
         categorical["s"].astype("string[pyarrow]"), plain["s"], check_dtype=False

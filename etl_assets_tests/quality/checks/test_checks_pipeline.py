@@ -130,8 +130,7 @@ def test_a_blocking_failure_stops_gold_and_names_the_expectation(clean, tmp_path
     with dg.DagsterInstance.ephemeral() as instance:
         result = execute(
             defs,
-            checks_of(defs, SILVER_ORDERS)
-            | dg.AssetSelection.assets(DAILY_SALES),
+            checks_of(defs, SILVER_ORDERS) | dg.AssetSelection.assets(DAILY_SALES),
             instance,
         )
     assert not result.success
@@ -142,9 +141,7 @@ def test_a_blocking_failure_stops_gold_and_names_the_expectation(clean, tmp_path
     assert duplicate.metadata["business_key_unique.unexpected_count"].value == 6
     errors = "\n".join(str(e.step_failure_data.error) for e in result.get_step_failure_events())
     assert "silver/orders: error_expectations" in errors
-    assert not [
-        e for e in result.get_asset_materialization_events() if e.asset_key == DAILY_SALES
-    ]
+    assert not [e for e in result.get_asset_materialization_events() if e.asset_key == DAILY_SALES]
 
 
 def test_a_warning_reports_without_blocking(clean, tmp_path):
@@ -156,8 +153,7 @@ def test_a_warning_reports_without_blocking(clean, tmp_path):
     with dg.DagsterInstance.ephemeral() as instance:
         result = execute(
             defs,
-            checks_of(defs, SILVER_ORDERS)
-            | dg.AssetSelection.assets(DAILY_SALES),
+            checks_of(defs, SILVER_ORDERS) | dg.AssetSelection.assets(DAILY_SALES),
             instance,
         )
     assert result.success
@@ -207,9 +203,7 @@ def test_the_quality_score_drops_on_bad_data(clean, tmp_path):
 def test_a_single_partition_run_records_its_partition(clean, tmp_path):
     _, defs = copy_of(clean, tmp_path)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = execute(
-            defs, checks_of(defs, SILVER_ORDERS), instance, days=[DAYS[2]]
-        )
+        result = execute(defs, checks_of(defs, SILVER_ORDERS), instance, days=[DAYS[2]])
         assert result.success
         evaluated = result.get_asset_check_evaluations()
         assert {e.partition for e in evaluated if e.check_name != "column_schema_change"} == {
@@ -263,7 +257,8 @@ def test_failing_partitions_get_a_data_docs_page_with_pii_masked(clean, tmp_path
     frame.to_parquet(path)
     with dg.DagsterInstance.ephemeral() as instance:
         result = execute(
-            defs, checks_of(defs, dg.AssetKey(["bronze", "customers"])),
+            defs,
+            checks_of(defs, dg.AssetKey(["bronze", "customers"])),
             instance,
         )
     [email] = failed(result, "warn_expectations")

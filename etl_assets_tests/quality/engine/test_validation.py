@@ -25,23 +25,50 @@ RULES = [
         severity="warn",
         mostly=0.7,
     ),
-    rule(type="expect_column_values_to_not_be_in_set", column="s", value_set=["ddd"],
-         severity="warn"),
-    rule(type="expect_column_values_to_be_between", column="i", min_value=0, max_value=90,
-         severity="warn", mostly=0.9),
-    rule(type="expect_column_values_to_be_between", column="f", min_value=1, strict_min=True,
-         severity="warn"),
-    rule(type="expect_column_values_to_match_regex", column="s", regex="^[a-c]+$",
-         severity="warn"),
-    rule(type="expect_column_values_to_not_match_regex", column="s", regex="d", name="s_no_d",
-         severity="warn"),
-    rule(type="expect_column_value_lengths_to_be_between", column="s", max_value=2,
-         severity="warn"),
+    rule(
+        type="expect_column_values_to_not_be_in_set", column="s", value_set=["ddd"], severity="warn"
+    ),
+    rule(
+        type="expect_column_values_to_be_between",
+        column="i",
+        min_value=0,
+        max_value=90,
+        severity="warn",
+        mostly=0.9,
+    ),
+    rule(
+        type="expect_column_values_to_be_between",
+        column="f",
+        min_value=1,
+        strict_min=True,
+        severity="warn",
+    ),
+    rule(type="expect_column_values_to_match_regex", column="s", regex="^[a-c]+$", severity="warn"),
+    rule(
+        type="expect_column_values_to_not_match_regex",
+        column="s",
+        regex="d",
+        name="s_no_d",
+        severity="warn",
+    ),
+    rule(
+        type="expect_column_value_lengths_to_be_between", column="s", max_value=2, severity="warn"
+    ),
     rule(type="expect_column_values_to_be_unique", column="k1", severity="error"),
-    rule(type="expect_compound_columns_to_be_unique", column_list=["k1", "k2"],
-         severity="error", mostly=0.5),
-    rule(type="expect_column_pair_values_a_to_be_greater_than_b", column_A="a", column_B="b",
-         or_equal=True, severity="warn", mostly=0.3),
+    rule(
+        type="expect_compound_columns_to_be_unique",
+        column_list=["k1", "k2"],
+        severity="error",
+        mostly=0.5,
+    ),
+    rule(
+        type="expect_column_pair_values_a_to_be_greater_than_b",
+        column_A="a",
+        column_B="b",
+        or_equal=True,
+        severity="warn",
+        mostly=0.3,
+    ),
     rule(type="expect_table_row_count_to_be_between", min_value=300, severity="warn"),
 ]
 
@@ -113,8 +140,9 @@ def test_samples_are_the_most_frequent_unexpected_values(frame_and_partitions):
 def test_a_missing_column_or_a_great_expectations_error_fails_the_rule():
     frame = pd.DataFrame({"x": pd.array(["a", "b"], dtype="string[pyarrow]")})
     absent = rule(type="expect_column_values_to_not_be_null", column="y", severity="error")
-    bad_type = rule(type="expect_column_values_to_be_between", column="x", min_value=0,
-                    severity="error")
+    bad_type = rule(
+        type="expect_column_values_to_be_between", column="x", min_value=0, severity="error"
+    )
     [[missing, errored]] = validate_partitions(frame, [absent, bad_type], Partitions.single(2))
     assert not missing.success and "not in the data" in missing.exception
     assert not errored.success and errored.exception
@@ -127,8 +155,9 @@ def test_null_keys_are_ignored_like_great_expectations_does():
             "b": pd.array([None, None, "x", "x"], dtype="string[pyarrow]"),
         }
     )
-    unique = rule(type="expect_compound_columns_to_be_unique", column_list=["a", "b"],
-                  severity="error")
+    unique = rule(
+        type="expect_compound_columns_to_be_unique", column_list=["a", "b"], severity="error"
+    )
     [[outcome]] = validate_partitions(frame, [unique], Partitions.single(4))
     assert outcome.missing_count == 2 and outcome.unexpected_count == 2
     # within each partition only: the same key on two days is not a duplicate
@@ -139,8 +168,10 @@ def test_null_keys_are_ignored_like_great_expectations_does():
 
 def test_empty_partitions_pass_vacuously_except_row_counts():
     frame = pd.DataFrame({"s": pd.array([], dtype="string[pyarrow]")})
-    rules = [RULES[0], rule(type="expect_table_row_count_to_be_between", min_value=1,
-                            severity="warn")]
+    rules = [
+        RULES[0],
+        rule(type="expect_table_row_count_to_be_between", min_value=1, severity="warn"),
+    ]
     [[not_null, row_count]] = validate_partitions(frame, rules, Partitions.single(0))
     assert not_null.success and not row_count.success and row_count.observed_value == 0
 
@@ -155,7 +186,11 @@ def test_categorical_columns_give_the_same_outcomes(frame_and_partitions):
     for mine, theirs in zip(plain, from_categories, strict=True):
         for a, b in zip(mine, theirs, strict=True):
             assert (a.success, a.unexpected_count, a.missing_count, a.sample, a.exception) == (
-                b.success, b.unexpected_count, b.missing_count, b.sample, b.exception
+                b.success,
+                b.unexpected_count,
+                b.missing_count,
+                b.sample,
+                b.exception,
             ), a.expectation.name
 
 

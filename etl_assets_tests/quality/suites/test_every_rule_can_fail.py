@@ -69,9 +69,7 @@ def broken_for(frame: pd.DataFrame, rule: Expectation) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize(
-    "suite, rule", CASES, ids=[f"{s.name}:{r.name}" for s, r in CASES]
-)
+@pytest.mark.parametrize("suite, rule", CASES, ids=[f"{s.name}:{r.name}" for s, r in CASES])
 def test_every_rule_passes_clean_and_fails_broken(clean, suite, rule):
     frame = read_asset(clean.data_dir, suite.asset)
     [[on_clean]] = validate_partitions(frame, [rule], Partitions.single(len(frame)))
