@@ -7,6 +7,7 @@ sample is generated once per session (read-only; `copy_landing` gives a test its
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,18 @@ from etl_assets.connectors.http import reset_breakers
 from etl_assets.definitions import build_definitions
 from etl_assets.sample import generate_sample
 from etl_assets.settings import Settings, load_settings
+
+
+def pytest_configure(config) -> None:
+    """Ctrl-C as in a terminal, however pytest was started. A shell starts a background job
+    with SIGINT ignored; the children would inherit it (Python keeps an ignored SIGINT), and
+    Dagster maps SIGTERM to SIGINT's handler, so the tests that stop `dagster dev` or a
+    server with a signal would wait forever."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
 
 SAMPLE_DAYS = 3
 SAMPLE_ROWS = 2_000
