@@ -60,7 +60,11 @@ def headless_chromium(width: int = 1800, height: int = 1500) -> Iterator:
 
 
 def screenshot_asset_lineage(
-    base_url: str, screenshot: Path, expected: Sequence[str], timeout: float = 60
+    base_url: str,
+    screenshot: Path,
+    expected: Sequence[str],
+    timeout: float = 60,
+    size: tuple[int, int] = (1800, 1500),
 ) -> str:
     """Opens the global asset lineage, expands every group, waits for `expected` texts on the
     page and saves a screenshot. Returns the page's text."""
@@ -70,7 +74,7 @@ def screenshot_asset_lineage(
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    with headless_chromium() as driver:
+    with headless_chromium(*size) as driver:
         driver.get(f"{base_url}/asset-groups")
         page = WebDriverWait(driver, timeout, poll_frequency=0.5)
 

@@ -144,6 +144,7 @@ def test_asset_graph(after_make_run):
         after_make_run.url,
         places[0] / "asset-graph.png",
         expected=["bronze", "silver", "gold", "orders_quarantine", "daily_sales", "customer_rfm"],
+        size=(1800, 2200),  # tall enough for the five layers, landing to the marts
     )
     for place in places[1:]:
         shutil.copy(places[0] / "asset-graph.png", place / "asset-graph.png")
