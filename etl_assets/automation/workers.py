@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from filelock import FileLock
+
 from etl_assets.automation.executors import (
     DEFAULT_CELERY_BACKEND,
     DEFAULT_CELERY_BROKER,
@@ -117,18 +119,24 @@ class WorkerPool:
     def prepare_instance(self, timeout: float = 120.0) -> None:
         """Creates or migrates the Dagster instance's storage once, before any worker starts:
         workers started together on a fresh database would each create its tables, and all
-        but one would die of a duplicate table."""
+        but one would die of a duplicate table. Under the lock `etl-assets run` opens the
+        instance with (instance_guard.py), in the workers' environment (a subprocess: the
+        instance's config may read variables this process does not have)."""
         if self.instance_ready:
             return
-        done = subprocess.run(
-            [sys.executable, "-m", "dagster", "instance", "migrate"],
-            env=self.environ,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        from etl_assets.instance_guard import INSTANCE_LOCK  # dagster and the lake: at use
+
+        home = Path(self.environ.get("DAGSTER_HOME") or ".")
+        with FileLock(str(home / INSTANCE_LOCK)):
+            done = subprocess.run(
+                [sys.executable, "-m", "dagster", "instance", "migrate"],
+                env=self.environ,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
         if done.returncode != 0:
             raise WorkerError(
                 f"could not prepare the Dagster instance under {self.environ.get('DAGSTER_HOME')}"

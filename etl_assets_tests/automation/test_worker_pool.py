@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from filelock import FileLock
 
 from etl_assets.automation.workers import WorkerError, WorkerPool
+from etl_assets.instance_guard import INSTANCE_LOCK
 from etl_assets.settings import load_settings
 
 
@@ -34,3 +38,17 @@ def test_an_instance_that_cannot_be_prepared_says_where_and_why(tmp_path):
     with pytest.raises(WorkerError, match=r"could not prepare the Dagster instance under .*home"):
         pool.prepare_instance()
     assert not pool.instance_ready
+
+
+def test_it_waits_for_the_lock_etl_assets_run_opens_the_instance_with(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    pool = _pool(home)
+    with FileLock(str(home / INSTANCE_LOCK)):  # an `etl-assets run` opening the instance
+        waiting = threading.Thread(target=pool.prepare_instance)
+        waiting.start()
+        waiting.join(timeout=2)
+        assert waiting.is_alive() and not pool.instance_ready
+    waiting.join(timeout=60)
+    assert not waiting.is_alive() and pool.instance_ready
