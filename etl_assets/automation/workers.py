@@ -127,16 +127,23 @@ class WorkerPool:
         from etl_assets.instance_guard import INSTANCE_LOCK  # dagster and the lake: at use
 
         home = Path(self.environ.get("DAGSTER_HOME") or ".")
+        command = [sys.executable, "-m", "dagster", "instance", "migrate"]
         with FileLock(str(home / INSTANCE_LOCK)):
-            done = subprocess.run(
-                [sys.executable, "-m", "dagster", "instance", "migrate"],
-                env=self.environ,
-                cwd=self.cwd,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            try:
+                done = subprocess.run(
+                    command,
+                    env=self.environ,
+                    cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                )
+            except subprocess.TimeoutExpired:
+                raise WorkerError(
+                    f"could not prepare the Dagster instance under {home}: `dagster instance "
+                    f"migrate` did not finish within {timeout:.0f} s (is its database reachable?)"
+                ) from None
         if done.returncode != 0:
             raise WorkerError(
                 f"could not prepare the Dagster instance under {self.environ.get('DAGSTER_HOME')}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 
 import pytest
@@ -52,3 +53,17 @@ def test_it_waits_for_the_lock_etl_assets_run_opens_the_instance_with(tmp_path):
         assert waiting.is_alive() and not pool.instance_ready
     waiting.join(timeout=60)
     assert not waiting.is_alive() and pool.instance_ready
+
+
+def test_an_instance_that_does_not_answer_in_time_says_so(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def hangs(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", hangs)
+    pool = _pool(home)
+    with pytest.raises(WorkerError, match=r"did not finish within 5 s \(is its database"):
+        pool.prepare_instance(timeout=5)
+    assert not pool.instance_ready
