@@ -3,9 +3,10 @@ transforms/gold compute them; this module loads silver, times the call and attac
 
 A daily mart is one asset, read and written a day at a time; so is a daily aggregate
 (`gold/customer_daily`, `gold/product_daily`: a day of silver reduced to what the
-whole-history marts need). The whole-history marts are one multi-asset over a single read of
-their daily aggregates (every day, a few rows per invoice or product) and of the silver inputs
-no aggregate reduces (the catalogue); each can still be materialized alone.
+whole-history marts need). The whole-history marts are one multi-asset: it folds every day of
+their daily aggregates a group of days at a time into each mart's partial result (the mart's
+`Fold`, so memory follows a group, not the history), reads the silver inputs no aggregate
+reduces (the catalogue) once, and finishes each mart; each can still be materialized alone.
 """
 
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,8 @@ from etl_assets.marts.spec import DailyAggregate, MartInput, MartSpec, aggregate
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
 GOLD_OWNERS = ["team:analytics"]
+# Rows of a daily aggregate folded at a time: a few tens of MB, whatever the history.
+AGGREGATE_GROUP_ROWS = 250_000
 
 
 def _key(path: Sequence[str]) -> dg.AssetKey:
@@ -52,7 +55,7 @@ def _gold_output(mart: MartSpec | DailyAggregate, frame: pd.DataFrame, seconds: 
 
 
 def _require_rows(mart: MartSpec, frames: Mapping[str, pd.DataFrame]) -> None:
-    for read, frame in zip(mart.reads(), frames.values(), strict=True):
+    for read, frame in zip(mart.others(), frames.values(), strict=True):
         if not len(frame.columns):
             name = "/".join(read.asset)
             raise dg.Failure(
@@ -100,20 +103,57 @@ def _categories(marts: Sequence[MartSpec], source: str) -> list[str]:
 
 
 def _aggregate_input(aggregate: DailyAggregate) -> dg.AssetIn:
-    """Every day of a daily aggregate (missing days skipped)."""
+    """Every day of a daily aggregate (missing days skipped), read a group of days at a time."""
     metadata: dict[str, object] = {**ALLOW_MISSING_PARTITIONS}
     if aggregate.categories:
         metadata[CATEGORIES] = list(aggregate.categories)
-    return dg.AssetIn(key=_key(aggregate.asset), metadata=metadata, dagster_type=pd.DataFrame)
+    return dg.AssetIn(
+        key=_key(aggregate.asset),
+        metadata=metadata,
+        input_manager_key=LAKE_DAY_BY_DAY,
+        dagster_type=LakePartitions,
+    )
+
+
+def _fold_aggregates(
+    marts: Sequence[MartSpec], inputs: Mapping[str, LakePartitions]
+) -> dict[str, pd.DataFrame]:
+    """Each mart's partial result of every day of its aggregate. Each aggregate is read once,
+    a group of days at a time, and every mart folding it takes each group: memory follows a
+    group and the partial results, not the history."""
+    partials: dict[str, pd.DataFrame] = {}
+    for aggregate in aggregates_of(marts):
+        days = inputs[aggregate.name]
+        if not days.existing:
+            raise dg.Failure(
+                description=f"{_described(marts, aggregate)} need gold/{aggregate.name}, which "
+                f"has no materialized partition: materialize gold/{aggregate.name} first.",
+                allow_retries=False,
+            )
+        folding = [m for m in marts if aggregate in m.aggregates]
+        for group in days.chunks(AGGREGATE_GROUP_ROWS):
+            frame = days.read(group, categories=list(aggregate.categories))
+            for mart in folding:
+                partial = mart.fold.partial(frame)
+                if mart.name in partials:
+                    partial = mart.fold.merge(pd.concat([partials[mart.name], partial]))
+                partials[mart.name] = partial
+            del frame  # before the next group is read
+    return partials
+
+
+def _described(marts: Sequence[MartSpec], aggregate: DailyAggregate) -> str:
+    return ", ".join(f"gold/{m.name}" for m in marts if aggregate in m.aggregates)
 
 
 def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
-    """The whole-history marts over every day of their daily aggregates and the silver inputs
-    no aggregate reduces, each read once (each mart can still be materialized alone)."""
-    # After each mart, what no later mart reads is dropped (memory): the marts that read the
-    # most go first, so the widest columns are freed soonest.
+    """The whole-history marts over every day of their daily aggregates, folded a group of
+    days at a time, and the silver inputs no aggregate reduces (the catalogue), each read
+    once; each mart can still be materialized alone."""
+    unfolded = [m.name for m in marts if m.fold is None and m.aggregates]
+    if unfolded:
+        raise ValueError(f"whole-history marts {unfolded} read daily aggregates: declare a fold")
     step = step_name(marts)  # gold__customer_rfm__product_performance__cohort_retention
-    marts = sorted(marts, key=lambda m: -sum(len(i.columns or ()) for i in m.inputs))
     reads = {_name(r): r for m in marts for r in m.reads()}
     ins = {
         name: _aggregate_input(r) if isinstance(r, DailyAggregate) else _input(marts, r.source)
@@ -140,30 +180,28 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
         can_subset=True,
         retry_policy=retries.PUBLISH_RETRY,
     )
-    def _marts(context: dg.AssetExecutionContext, **frames: pd.DataFrame):
-        aggregates = {n for n, r in reads.items() if isinstance(r, DailyAggregate)}
+    def _marts(context: dg.AssetExecutionContext, **inputs):
+        selected = [m for m in marts if _key(m.asset) in context.selected_asset_keys]
+        frames = {n: f for n, f in inputs.items() if not isinstance(reads[n], DailyAggregate)}
         # The lake reads them as categoricals (a no-op here); an IO manager that ignores
         # CATEGORIES gives strings.
         for name, frame in frames.items():
-            for column in _categories(marts, name) if name not in aggregates else ():
+            for column in _categories(marts, name):
                 frame[column] = frame[column].astype("category")
-        for index, mart in enumerate(marts):
-            if _key(mart.asset) in context.selected_asset_keys:
-                inputs = {_name(r): frames[_name(r)] for r in mart.reads()}
-                _require_rows(mart, inputs)
-                with stopwatch() as timing:
-                    frame = mart.compute(*inputs.values())
-                output = _gold_output(mart, frame, timing["seconds"])
-                yield dg.Output(frame, output_name=mart.name, metadata=output.metadata)
-            later = marts[index + 1 :]
-            for name in list(frames):
-                if name not in {_name(r) for m in later for r in m.reads()}:
-                    del frames[name]  # no later mart reads it: free it now
-                    continue
-                columns = None if name in aggregates else _read_columns(later, name)
-                frame = frames[name]
-                for column in [c for c in frame.columns if columns and c not in columns]:
-                    del frame[column]  # in place: frees the column now, not at the step's end
+        with stopwatch() as folding:
+            partials = _fold_aggregates([m for m in selected if m.fold], inputs)
+        for mart in selected:
+            others = {_name(r): frames[_name(r)] for r in mart.others()}
+            _require_rows(mart, others)
+            with stopwatch() as timing:
+                if mart.fold is not None:
+                    frame = mart.fold.finish(partials.pop(mart.name), *others.values())
+                else:
+                    frame = mart.compute(*others.values())
+            # the shared fold's time is counted in each mart that took part in it
+            seconds = timing["seconds"] + (folding["seconds"] if mart.fold else 0.0)
+            output = _gold_output(mart, frame, round(seconds, 3))
+            yield dg.Output(frame, output_name=mart.name, metadata=output.metadata)
 
     return _marts
 

@@ -15,6 +15,7 @@ from etl_assets.marts.spec import (
     DAILY,
     WHOLE_HISTORY,
     DailyAggregate,
+    Fold,
     MartInput,
     MartSpec,
     available,
@@ -151,6 +152,9 @@ CUSTOMER_RFM = MartSpec(
     inputs=(MartInput(ORDERS, tuple(customers.CUSTOMER_RFM_READS)),),
     aggregates=(CUSTOMER_DAILY,),
     compute=customers.customer_rfm_of_days,
+    fold=Fold(
+        customers.customer_rfm_partial, customers.customer_rfm_merge, customers.customer_rfm_finish
+    ),
     suite=(
         *_rules.key_rules(customers.CUSTOMER_RFM_KEYS),
         *(_rules.between(score, 1, 5) for score in ("r_score", "f_score", "m_score")),
@@ -214,6 +218,9 @@ PRODUCT_PERFORMANCE = MartSpec(
     ),
     aggregates=(PRODUCT_DAILY,),
     compute=products.product_performance_of_days,
+    fold=Fold(
+        products.product_months, products.product_months, products.product_performance_of_days
+    ),
     suite=(
         *_rules.key_rules(products.PRODUCT_PERFORMANCE_KEYS),
         _rules.at_least("revenue_rank", 1),
@@ -261,6 +268,11 @@ COHORT_RETENTION = MartSpec(
     inputs=(MartInput(ORDERS, tuple(customers.COHORT_RETENTION_READS)),),
     aggregates=(CUSTOMER_DAILY,),
     compute=customers.cohort_retention_of_days,
+    fold=Fold(
+        customers.cohort_retention_partial,
+        customers.cohort_retention_merge,
+        customers.cohort_retention_finish,
+    ),
     suite=(
         *_rules.key_rules(customers.COHORT_RETENTION_KEYS),
         _rules.at_least("month_offset", 0),

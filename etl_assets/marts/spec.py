@@ -86,6 +86,23 @@ class DailyAggregate:
 
 
 @dataclass(frozen=True)
+class Fold:
+    """How a whole-history mart combines its daily aggregate a group of days at a time, so its
+    memory follows one group and the partial result, not every day of history.
+
+    `partial(days)` reduces some days of the aggregate to a partial result; `merge(partials)`
+    reduces partial results concatenated in day order to one, the same as the partial of
+    all their days (merge is associative and idempotent); `finish(partial, *others)` is the
+    mart, `others` being the mart's other reads in order. The mart's `compute` over every
+    day must equal `finish(merge(partial(every day)), *others)`.
+    """
+
+    partial: Callable[[pd.DataFrame], pd.DataFrame]
+    merge: Callable[[pd.DataFrame], pd.DataFrame]
+    finish: Callable[..., pd.DataFrame]
+
+
+@dataclass(frozen=True)
 class MartSpec:
     """One gold mart. `compute` takes the inputs' frames, in the order of `inputs`, and returns
     the mart with `columns` in order and dtype, sorted by `keys`."""
@@ -107,6 +124,8 @@ class MartSpec:
     # WHOLE_HISTORY: daily aggregates read instead of the silver inputs they reduce; `compute`
     # then takes each aggregate's frame (every day) in place of that input's.
     aggregates: tuple[DailyAggregate, ...] = ()
+    # With one aggregate: how the step combines it a group of days at a time (see Fold).
+    fold: Fold | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -131,6 +150,8 @@ class MartSpec:
         reduced = [a.input.source for a in self.aggregates]
         if not set(reduced) <= {i.source for i in self.inputs} or len(set(reduced)) != len(reduced):
             problems.append(f"each aggregate must reduce a different input of the mart: {reduced}")
+        if self.fold is not None and len(self.aggregates) != 1:
+            problems.append("a fold combines one daily aggregate: declare exactly one")
         sources = [i.source for i in self.inputs]
         if not sources or len(set(sources)) != len(sources):
             problems.append(f"inputs must name each source once, and at least one: {sources}")
@@ -153,6 +174,10 @@ class MartSpec:
         """What `compute` takes, in order: each input, or the aggregate that reduces it."""
         by_source = {a.input.source: a for a in self.aggregates}
         return tuple(by_source.get(i.source, i) for i in self.inputs)
+
+    def others(self) -> tuple[MartInput | DailyAggregate, ...]:
+        """The reads a fold's `finish` takes after the partial: all but the folded aggregate."""
+        return tuple(r for r in self.reads() if self.fold is None or r not in self.aggregates)
 
 
 def _is_text(value: object) -> bool:

@@ -213,23 +213,101 @@ def customer_daily(orders: pd.DataFrame) -> pd.DataFrame:
 
 def customer_rfm_of_days(daily: pd.DataFrame) -> pd.DataFrame:
     """`customer_rfm` from the `customer_daily` aggregates of every day."""
+    return customer_rfm_finish(customer_rfm_merge(customer_rfm_partial(daily)))
+
+
+def cohort_retention_of_days(daily: pd.DataFrame) -> pd.DataFrame:
+    """`cohort_retention` from the `customer_daily` aggregates of every day."""
+    return cohort_retention_finish(cohort_retention_merge(cohort_retention_partial(daily)))
+
+
+# ------------------------------------ the same, folded a group of days at a time (marts.Fold)
+
+# customer_rfm's partial result, rows of three kinds:
+# - customer and invoice: a kept invoice of the customer (frequency counts distinct ones; an
+#   invoice can span days, so they are kept until the end, not counted per group);
+# - customer, no invoice: the customer's latest kept day and net value;
+# - neither: the latest day seen in any row (as_of).
+RFM_PARTIAL_COLUMNS: dict[str, str] = {
+    "customer_id": COUNT,
+    "invoice_no": CUSTOMER_DAILY_COLUMNS["invoice_no"],
+    "latest_date": DATE,
+    "value": MONEY,
+}
+_RFM_PARTIAL_KEYS = ["customer_id", "invoice_no"]
+
+
+def customer_rfm_partial(daily: pd.DataFrame) -> pd.DataFrame:
+    """customer_rfm's partial result (RFM_PARTIAL_COLUMNS) of some days' `customer_daily`."""
     require_columns(daily, list(CUSTOMER_DAILY_COLUMNS))
-    as_of = daily["order_date"].max() + pd.Timedelta(days=1)
     rows = daily[daily["customer_id"].notna().to_numpy(dtype=bool)]
     kept = flag(rows, "kept")
+    invoices = pd.DataFrame(
+        {
+            "customer_id": rows["customer_id"].array[kept],
+            "invoice_no": rows["invoice_no"].array[kept],
+            "latest_date": pd.NaT,
+            "value": 0.0,  # adds nothing to the customer's net value
+        }
+    )
+    totals = (
+        pd.DataFrame(
+            {
+                "customer_id": rows["customer_id"],
+                "latest_date": rows["order_date"].where(kept),
+                "value": rows["product_value"],
+            }
+        )
+        .groupby("customer_id", **GROUPBY)
+        .agg(latest_date=("latest_date", "max"), value=("value", "sum"))
+        .reset_index()
+        .assign(invoice_no=pd.NA)
+    )
+    seen = pd.DataFrame(
+        {
+            "customer_id": [pd.NA],
+            "invoice_no": [pd.NA],
+            "latest_date": [daily["order_date"].max()],
+            "value": [0.0],
+        }
+    )
+    parts = [
+        frame[list(RFM_PARTIAL_COLUMNS)].astype(RFM_PARTIAL_COLUMNS)
+        for frame in (invoices, totals, seen)
+    ]
+    return customer_rfm_merge(pd.concat(parts, ignore_index=True))
+
+
+def customer_rfm_merge(partials: pd.DataFrame) -> pd.DataFrame:
+    """Partial results of customer_rfm, concatenated, as one."""
+    merged = (
+        partials.groupby(_RFM_PARTIAL_KEYS, **GROUPBY)
+        .agg(latest_date=("latest_date", "max"), value=("value", "sum"))
+        .reset_index()
+    )
+    return merged.astype(RFM_PARTIAL_COLUMNS)
+
+
+def customer_rfm_finish(partial: pd.DataFrame) -> pd.DataFrame:
+    """customer_rfm from the partial result of every day."""
+    customers = partial["customer_id"].notna().to_numpy(dtype=bool)
+    seen = ~customers & partial["invoice_no"].isna().to_numpy(dtype=bool)
+    as_of = partial.loc[seen, "latest_date"].max() + pd.Timedelta(days=1)
+    rows = partial[customers]
     parts = pd.DataFrame(
         {
             "customer_id": rows["customer_id"],
-            "kept_date": rows["order_date"].where(kept),
-            "kept_invoice": value_codes(rows["invoice_no"]).where(kept),
-            "line_value": rows["product_value"],
+            "kept_date": rows["latest_date"],  # NaT on invoice rows
+            "kept_invoice": value_codes(rows["invoice_no"]),  # null on totals rows
+            "line_value": rows["value"],  # 0 on invoice rows
         }
     )
     return _rfm_of(parts, as_of)
 
 
-def cohort_retention_of_days(daily: pd.DataFrame) -> pd.DataFrame:
-    """`cohort_retention` from the `customer_daily` aggregates of every day."""
+def cohort_retention_partial(daily: pd.DataFrame) -> pd.DataFrame:
+    """cohort_retention's partial result of some days' `customer_daily`: the distinct
+    (customer_id, month number) pairs of activity."""
     require_columns(daily, list(CUSTOMER_DAILY_COLUMNS))
     active = flag(daily, "kept") & daily["customer_id"].notna().to_numpy(dtype=bool)
     activity = pd.DataFrame(
@@ -238,7 +316,17 @@ def cohort_retention_of_days(daily: pd.DataFrame) -> pd.DataFrame:
             "month": month_number(daily["order_date"])[active],
         }
     )
-    return _cohorts_of(activity)
+    return cohort_retention_merge(activity)
+
+
+def cohort_retention_merge(partials: pd.DataFrame) -> pd.DataFrame:
+    """Partial results of cohort_retention, concatenated, as one."""
+    return partials.drop_duplicates(ignore_index=True)
+
+
+def cohort_retention_finish(partial: pd.DataFrame) -> pd.DataFrame:
+    """cohort_retention from the partial result of every day."""
+    return _cohorts_of(partial)
 
 
 # ------------------------------------------------------------------ scoring rules

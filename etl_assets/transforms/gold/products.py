@@ -136,6 +136,25 @@ def product_performance_of_days(daily: pd.DataFrame, products: pd.DataFrame) -> 
     return _performance_of(parts, seen, products)
 
 
+def product_months(daily: pd.DataFrame) -> pd.DataFrame:
+    """product_performance's partial result of some days' `product_daily` rows (or of partial
+    results): the same columns summed per month, `order_date` the month's first day. The mart
+    reads only the month of a day and the per-code sums, so `product_performance_of_days`
+    gives the same mart from it; the rows follow the months, not the days."""
+    require_columns(daily, list(PRODUCT_DAILY_COLUMNS))
+    parts = pd.DataFrame(
+        {
+            "order_date": month_start(daily["order_date"]),
+            # text, not categoricals: groups of days read back with different categories
+            "stock_code": daily["stock_code"].astype(TEXT),
+            "description": daily["description"].astype(TEXT),
+            **{column: daily[column] for column in ["lines", *_SUMS]},
+        }
+    )
+    months = parts.groupby(PRODUCT_DAILY_KEYS, **GROUPBY)[["lines", *_SUMS]].sum()
+    return conform(months.reset_index(), PRODUCT_DAILY_COLUMNS, PRODUCT_DAILY_KEYS)
+
+
 def _performance_of(
     parts: pd.DataFrame, seen: pd.DataFrame, products: pd.DataFrame
 ) -> pd.DataFrame:
