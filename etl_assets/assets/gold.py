@@ -28,7 +28,7 @@ from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
 GOLD_OWNERS = ["team:analytics"]
 # Rows of a daily aggregate folded at a time: a few tens of MB, whatever the history.
-AGGREGATE_GROUP_ROWS = 250_000
+AGGREGATE_GROUP_ROWS = 100_000
 
 
 def _key(path: Sequence[str]) -> dg.AssetKey:
@@ -117,11 +117,11 @@ def _aggregate_input(aggregate: DailyAggregate) -> dg.AssetIn:
 
 def _fold_aggregates(
     marts: Sequence[MartSpec], inputs: Mapping[str, LakePartitions]
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, object]:
     """Each mart's partial result of every day of its aggregate. Each aggregate is read once,
     a group of days at a time, and every mart folding it takes each group: memory follows a
     group and the partial results, not the history."""
-    partials: dict[str, pd.DataFrame] = {}
+    partials: dict[str, object] = {}
     for aggregate in aggregates_of(marts):
         days = inputs[aggregate.name]
         if not days.existing:
@@ -136,7 +136,7 @@ def _fold_aggregates(
             for mart in folding:
                 partial = mart.fold.partial(frame)
                 if mart.name in partials:
-                    partial = mart.fold.merge(pd.concat([partials[mart.name], partial]))
+                    partial = mart.fold.merge([partials[mart.name], partial])
                 partials[mart.name] = partial
             del frame  # before the next group is read
     return partials

@@ -219,7 +219,7 @@ PRODUCT_PERFORMANCE = MartSpec(
     aggregates=(PRODUCT_DAILY,),
     compute=products.product_performance_of_days,
     fold=Fold(
-        products.product_months, products.product_months, products.product_performance_of_days
+        products.product_months, products.product_months_merge, products.product_performance_of_days
     ),
     suite=(
         *_rules.key_rules(products.PRODUCT_PERFORMANCE_KEYS),

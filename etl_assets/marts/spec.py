@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -90,15 +91,16 @@ class Fold:
     """How a whole-history mart combines its daily aggregate a group of days at a time, so its
     memory follows one group and the partial result, not every day of history.
 
-    `partial(days)` reduces some days of the aggregate to a partial result; `merge(partials)`
-    reduces partial results concatenated in day order to one, the same as the partial of
-    all their days (merge is associative and idempotent); `finish(partial, *others)` is the
-    mart, `others` being the mart's other reads in order. The mart's `compute` over every
-    day must equal `finish(merge(partial(every day)), *others)`.
+    `partial(days)` reduces some days of the aggregate to a partial result (any object the
+    mart's functions agree on); `merge([partial, ...])` combines partial results of
+    consecutive groups of days, in day order, into the partial result of all their days;
+    `finish(partial, *others)` is the mart, `others` being the mart's other reads in order.
+    The mart's `compute` over every day must equal `finish(partial(every day), *others)`,
+    however the days are grouped.
     """
 
-    partial: Callable[[pd.DataFrame], pd.DataFrame]
-    merge: Callable[[pd.DataFrame], pd.DataFrame]
+    partial: Callable[[pd.DataFrame], Any]
+    merge: Callable[[Sequence[Any]], Any]
     finish: Callable[..., pd.DataFrame]
 
 

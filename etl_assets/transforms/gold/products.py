@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -137,10 +139,10 @@ def product_performance_of_days(daily: pd.DataFrame, products: pd.DataFrame) -> 
 
 
 def product_months(daily: pd.DataFrame) -> pd.DataFrame:
-    """product_performance's partial result of some days' `product_daily` rows (or of partial
-    results): the same columns summed per month, `order_date` the month's first day. The mart
-    reads only the month of a day and the per-code sums, so `product_performance_of_days`
-    gives the same mart from it; the rows follow the months, not the days."""
+    """product_performance's partial result of some days' `product_daily` rows: the same
+    columns summed per month, `order_date` the month's first day. The mart reads only the
+    month of a day and the per-code sums, so `product_performance_of_days` gives the same mart
+    from it; the rows follow the months, not the days."""
     require_columns(daily, list(PRODUCT_DAILY_COLUMNS))
     parts = pd.DataFrame(
         {
@@ -153,6 +155,11 @@ def product_months(daily: pd.DataFrame) -> pd.DataFrame:
     )
     months = parts.groupby(PRODUCT_DAILY_KEYS, **GROUPBY)[["lines", *_SUMS]].sum()
     return conform(months.reset_index(), PRODUCT_DAILY_COLUMNS, PRODUCT_DAILY_KEYS)
+
+
+def product_months_merge(partials: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Partial results of product_performance, in day order, as one."""
+    return product_months(pd.concat(partials, ignore_index=True))
 
 
 def _performance_of(

@@ -133,8 +133,8 @@ def folded(mart, aggregate: pd.DataFrame, groups: list[list], *others) -> pd.Dat
     partial = None
     for days in groups:
         group = aggregate[aggregate["order_date"].isin(days)]
-        parts = fold.partial(group) if partial is None else [partial, fold.partial(group)]
-        partial = fold.merge(parts if partial is None else pd.concat(parts, ignore_index=True))
+        group_partial = fold.partial(group)
+        partial = group_partial if partial is None else fold.merge([partial, group_partial])
     return fold.finish(partial, *others)
 
 
