@@ -23,6 +23,7 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
+from etl_assets.io.read_ahead import read_groups
 from etl_assets.marts.spec import DailyAggregate, MartInput, MartSpec, aggregates_of, step_name
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
@@ -131,14 +132,14 @@ def _fold_aggregates(
                 allow_retries=False,
             )
         folding = [m for m in marts if aggregate in m.aggregates]
-        for group in days.chunks(AGGREGATE_GROUP_ROWS):
-            frame = days.read(group, categories=list(aggregate.categories))
+        groups = days.chunks(AGGREGATE_GROUP_ROWS)
+        for frame in read_groups(days, groups, categories=list(aggregate.categories)):
             for mart in folding:
                 partial = mart.fold.partial(frame)
                 if mart.name in partials:
                     partial = mart.fold.merge([partials[mart.name], partial])
                 partials[mart.name] = partial
-            del frame  # before the next group is read
+            del frame  # before the group after the next is read
     return partials
 
 

@@ -4,6 +4,7 @@ decoding releases the GIL) while the caller works on the current one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pandas as pd
@@ -39,3 +40,18 @@ class ReadAhead:
     def close(self) -> None:
         """Stop the thread; a prefetch not started yet is dropped."""
         self._reader.shutdown(cancel_futures=True)
+
+
+def read_groups(
+    partitions: LakePartitions, groups: list[list[str]], **options
+) -> Iterator[pd.DataFrame]:
+    """The rows of each group of partitions in turn, the next group read in a background
+    thread while the caller works on the current one (two groups in memory at most)."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(partitions.read, groups[0], **options) if groups else None
+        for index in range(len(groups)):
+            frame = pending.result()
+            if index + 1 < len(groups):
+                pending = reader.submit(partitions.read, groups[index + 1], **options)
+            yield frame
+            del frame  # the caller's reference is the last one
