@@ -31,7 +31,7 @@ def _one(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from bench.history import bench_history, markdown
 
-    result = bench_history(args.rows_per_day, args.history, seed=args.seed)
+    result = bench_history(args.rows_per_day, args.history, seed=args.seed, repeat=args.repeat)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"history_{args.rows_per_day}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result))
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--rows-per-day", type=int, default=100_000)
     history.add_argument("--history", type=int, nargs="+", default=[1, 30, 90, 180])
     history.add_argument("--seed", type=int, default=7)
+    history.add_argument("--repeat", type=int, default=3, help="daily runs per history; medians")
     args = parser.parse_args(argv)
     if args.command == "history":
         return _history(args)

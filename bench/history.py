@@ -7,13 +7,17 @@ One sample of max(N) + 1 days; one Dagster instance on disk (SQLite, as `make ru
 one), so that each run sees what the runs before it materialized, as the schedule's runs do.
 For each N, in ascending order: the days before day N are caught up in one range run (not
 measured), then day N is run alone, the daily run, in a fresh process of its own so that its
-peak memory is its own. Times and peaks are reported as ratios to the shortest history.
+peak memory is its own, `repeat` times (the same day again, as a re-run would): the medians are
+reported, and every run's figures are kept in the JSON, since a shared machine's noise can be
+as large as the growth measured. Times and peaks are reported as ratios to the shortest
+history.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,8 +57,22 @@ def _child(data_dir: str, home: str, days: list[str]) -> None:
                       "seconds_per_layer": layers}))  # fmt: skip
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median time, with the median peak of all of them."""
+    by_time = sorted(runs, key=lambda run: run["seconds"])
+    median = dict(by_time[len(by_time) // 2])
+    median["peak_rss_mib"] = round(statistics.median(run["peak_rss_mib"] for run in runs))
+    median["all_seconds"] = [run["seconds"] for run in runs]
+    median["all_peaks_mib"] = [run["peak_rss_mib"] for run in runs]
+    return median
+
+
 def bench_history(
-    rows_per_day: int, histories: list[int], seed: int = 7, work_dir: Path | None = None
+    rows_per_day: int,
+    histories: list[int],
+    seed: int = 7,
+    work_dir: Path | None = None,
+    repeat: int = 3,
 ) -> dict:
     from etl_assets.sample import generate_sample
 
@@ -71,8 +89,8 @@ def bench_history(
     for history in histories:  # days[:history] are the history, days[history] the daily run
         if done < history:
             _step(work_dir, home, days[done:history])  # catch up, not measured
-        run = _step(work_dir, home, [days[history]])
-        runs.append({"history_days": history, **run})
+        measured = [_step(work_dir, home, [days[history]]) for _ in range(repeat)]
+        runs.append({"history_days": history, **_median_run(measured)})
         done = history + 1
     first = runs[0]
     for run in runs:
@@ -82,25 +100,30 @@ def bench_history(
         "rows_per_day": rows_per_day,
         "runs": runs,
         "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "repeat": repeat,
         "reproduce": f"python -m bench history --rows-per-day {rows_per_day} "
-        f"--history {' '.join(map(str, histories))} --seed {seed}",
+        f"--history {' '.join(map(str, histories))} --seed {seed} --repeat {repeat}",
     }
 
 
 def markdown(result: dict) -> str:
     lines = [
         "| lines a day | days of history | daily run s | x time | peak RSS MiB | x memory "
-        "| silver s | gold s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| silver s | gold s | every run s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in result["runs"]:
         layers = run["seconds_per_layer"]
         lines.append(
             f"| {result['rows_per_day']:,} | {run['history_days']} | {run['seconds']} "
             f"| {run['x_time']} | {run['peak_rss_mib']:,} | {run['x_memory']} "
-            f"| {layers.get('silver', '')} | {layers.get('gold', '')} |"
+            f"| {layers.get('silver', '')} | {layers.get('gold', '')} "
+            f"| {', '.join(str(s) for s in run.get('all_seconds', []))} |"
         )
-    lines.append(f"\nload average at the end: {result['load_average']}")
+    lines.append(
+        f"\nmedian of {result.get('repeat', 1)} runs each; load average at the end: "
+        f"{result['load_average']}"
+    )
     return "\n".join(lines)
 
 
