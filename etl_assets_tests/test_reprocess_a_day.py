@@ -1,6 +1,7 @@
 """Reprocessing a past day: its landing files replaced, that day run again (with the day
 before, whose late rows it holds). Every whole-history mart, the daily marts and the
-customers' history must then equal a rebuild from scratch over the same files, exactly."""
+customers' history must then equal a rebuild from scratch over the same files, exactly. The
+incremental side folds the daily aggregates a day at a time, the rebuild in one group."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from etl_assets.assets import gold as gold_assets
 from etl_assets.marts.retail import RETAIL_MARTS
 from etl_assets.runner import run_pipeline
 from etl_assets_tests.conftest import copy_landing
@@ -49,7 +51,12 @@ def runs(sample_of, defs_for, tmp_path_factory):
     first = sample_of(days=len(DAYS), rows_per_day=300, seed=11, start=START)
     second = sample_of(days=len(DAYS), rows_per_day=300, seed=12, start=START)
     incremental = copy_landing(first, tmp_path_factory.mktemp("incremental"))
-    with dg.DagsterInstance.ephemeral() as instance:  # one instance: it remembers the days
+    with (
+        dg.DagsterInstance.ephemeral() as instance,  # one instance: it remembers the days
+        # the incremental side folds the aggregates a day at a time, the rebuild all at once
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(gold_assets, "AGGREGATE_GROUP_ROWS", 1)
         _run(defs_for, incremental, DAYS, instance)
         before = {m.name: _read(incremental, "gold", m.name) for m in RETAIL_MARTS}
         before["customers"] = _read(incremental, "silver", "customers")

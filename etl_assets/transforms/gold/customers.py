@@ -319,6 +319,7 @@ def distinct_invoices(invoices: pa.Table) -> pd.Series:
             config={"memory_limit": DISTINCT_MEMORY_LIMIT, "temp_directory": spill}
         ) as connection,
     ):
+        connection.register("invoices", invoices)
         counts = connection.sql(
             "SELECT customer_id, count(DISTINCT invoice_no) AS frequency "
             "FROM invoices GROUP BY customer_id"
