@@ -11,6 +11,8 @@ import pandas as pd
 OWNERS_DEFAULT = ("team:data-platform",)
 # Input metadata read by the lake IO manager: skip partitions never materialized.
 ALLOW_MISSING_PARTITIONS = {"allow_missing_partitions": True}
+# ... and of an unpartitioned input: a missing asset is an empty frame (the step says so)
+ALLOW_MISSING_ASSET = {"allow_missing_asset": True}
 
 
 def daily_partitions(start_date: str, timezone: str = "UTC") -> dg.DailyPartitionsDefinition:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from etl_assets.assets import retries
 from etl_assets.assets.common import (
+    ALLOW_MISSING_ASSET,
     ALLOW_MISSING_PARTITIONS,
     column_lineage,
     frame_schema,
@@ -60,8 +61,8 @@ def _require_rows(mart: MartSpec, frames: Mapping[str, pd.DataFrame]) -> None:
         if not len(frame.columns):
             name = "/".join(read.asset)
             raise dg.Failure(
-                description=f"gold/{mart.name} needs {name}, which has no materialized "
-                f"partition: materialize {name} first.",
+                description=f"gold/{mart.name} needs {name}, which has not been "
+                f"materialized: materialize {name} first.",
                 allow_retries=False,
             )
 
@@ -85,10 +86,12 @@ def _read_columns(marts: Sequence[MartSpec], source: str) -> list[str] | None:
 
 
 def _input(marts: Sequence[MartSpec], source: str) -> dg.AssetIn:
-    """One read of silver/<source> for all `marts`, every day of it (missing days skipped)."""
+    """One read of silver/<source> for all `marts`, every day of it (missing days skipped).
+    Never materialized, it is an empty frame: a subset of the marts that does not read it
+    still runs, one that does says what to materialize (`_require_rows`)."""
     columns = _read_columns(marts, source)
     categories = _categories(marts, source)
-    metadata: dict[str, object] = {**ALLOW_MISSING_PARTITIONS}
+    metadata: dict[str, object] = {**ALLOW_MISSING_PARTITIONS, **ALLOW_MISSING_ASSET}
     if columns is not None:
         metadata[COLUMNS] = columns
     if categories:
@@ -187,13 +190,15 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
         # The lake reads them as categoricals (a no-op here); an IO manager that ignores
         # CATEGORIES gives strings.
         for name, frame in frames.items():
-            for column in _categories(marts, name):
+            for column in [c for c in _categories(marts, name) if c in frame]:
                 frame[column] = frame[column].astype("category")
+        others_of = {m.name: {_name(r): frames[_name(r)] for r in m.others()} for m in selected}
+        for mart in selected:  # before the fold: say what is missing first
+            _require_rows(mart, others_of[mart.name])
         with stopwatch() as folding:
             partials = _fold_aggregates([m for m in selected if m.fold], inputs)
         for mart in selected:
-            others = {_name(r): frames[_name(r)] for r in mart.others()}
-            _require_rows(mart, others)
+            others = others_of.pop(mart.name)
             with stopwatch() as timing:
                 if mart.fold is not None:
                     frame = mart.fold.finish(partials.pop(mart.name), *others.values())

@@ -48,6 +48,9 @@ from etl_assets.io.partitions import (
 )
 
 ALLOW_MISSING_PARTITIONS = "allow_missing_partitions"  # AssetIn metadata: skip missing files
+# AssetIn metadata: an unpartitioned asset never materialized loads as an empty frame (no
+# columns), for a step that needs it only for some of its outputs and says so itself
+ALLOW_MISSING_ASSET = "allow_missing_asset"
 MISSING_PARTITIONS_ATTR = "missing_partitions"  # df.attrs key listing the skipped partitions
 
 _MANAGER = "ParquetLakeIOManager"
@@ -203,6 +206,12 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         columns = metadata.get(COLUMNS)
         categories = metadata.get(CATEGORIES, False)
         if not context.has_asset_partitions:
+            if (
+                metadata.get(ALLOW_MISSING_ASSET)
+                and not lake_path(self.base_path, asset_key).exists()
+            ):
+                context.log.info(f"{describe(asset_key)} has not been materialized: empty frame.")
+                return pd.DataFrame()
             return self._load_whole_asset(asset_key, columns, categories)
         keys, missing = self._partitions_to_read(context, asset_key)
         if self.day_by_day:

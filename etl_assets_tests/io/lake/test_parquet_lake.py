@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.io.lake import ParquetLakeIOManager, lake_path, split, writing
 from etl_assets_tests.conftest import range_tags
@@ -399,6 +400,33 @@ def test_no_partition_at_all_under_allow_missing_gives_an_empty_frame(lake, inst
     assert result.success
     assert received["orders"].empty
     assert received["orders"].attrs["missing_partitions"] == ["2024-01-03", "2024-01-04"]
+
+
+@pytest.mark.parametrize("allow_missing", [True, False])
+def test_an_unpartitioned_asset_never_materialized(lake, instance, allow_missing):
+    """With allow_missing_asset it is an empty frame (the reader says what it needs);
+    without, the step fails naming the file and what to do."""
+    received = {}
+
+    @dg.asset(key=["silver", "catalogue"])
+    def catalogue() -> pd.DataFrame:
+        return pd.DataFrame({"sku": ["A1"]})
+
+    metadata = {"allow_missing_asset": True} if allow_missing else None
+
+    @dg.asset(ins={"catalogue": dg.AssetIn(["silver", "catalogue"], metadata=metadata)})
+    def reader(catalogue: pd.DataFrame) -> None:
+        received["catalogue"] = catalogue
+
+    result = run([catalogue, reader], lake, instance, selection=[reader])
+
+    if allow_missing:
+        assert result.success
+        assert received["catalogue"].empty and not len(received["catalogue"].columns)
+    else:
+        text = failure_text(result)
+        assert "silver/catalogue has not been materialized" in text
+        assert "Materialize silver/catalogue first" in text
 
 
 def test_unpartitioned_downstream_reads_every_existing_partition_in_order(lake, instance):

@@ -1,0 +1,54 @@
+"""The whole-history marts' step: what a mart materialized alone says when what it reads was
+never materialized, and that it folds what is there."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from etl_assets.assets import gold as gold_assets
+from etl_assets.automation.jobs import MEDALLION_JOB
+from etl_assets.runner import run_pipeline
+from etl_assets.transforms.gold.customers import customer_rfm
+from etl_assets_tests.conftest import copy_landing
+
+
+@pytest.mark.parametrize(
+    ("mart", "missing"),
+    [
+        # folds gold/customer_daily only: silver/products, which it does not read, is no matter
+        ("customer_rfm", "gold/customer_rfm need gold/customer_daily"),
+        ("product_performance", "gold/product_performance needs silver/products"),
+    ],
+)
+def test_a_mart_alone_on_an_empty_lake_says_what_to_materialize(
+    sample_of, defs_for, instance, tmp_path, mart, missing
+):
+    data = copy_landing(sample_of(days=3, rows_per_day=60, seed=5), tmp_path / "data")
+    defs, _ = defs_for(data)
+    job = defs.resolve_job_def(MEDALLION_JOB)
+    result = job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey(["gold", mart])], raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    message = failure.step_failure_data.error.message
+    assert missing in message
+    assert "materialize" in message.split(missing)[1]
+
+
+def test_the_mart_folds_every_materialized_day(sample_of, defs_for, instance, tmp_path):
+    """Materialized from the lake's aggregate days, a day at a time, the mart equals the
+    function over every silver line (the definition)."""
+    data = copy_landing(sample_of(days=3, rows_per_day=60, seed=5), tmp_path / "data")
+    defs, settings = defs_for(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gold_assets, "AGGREGATE_GROUP_ROWS", 1)  # each day a group of its own
+        summary = run_pipeline(defs, settings, instance, log_level="ERROR")
+    assert summary.success, summary.table()
+    silver = sorted((data / "lake" / "silver" / "orders").glob("*.parquet"))
+    assert len(silver) >= 3, "the sample's days and the day before the first"
+    orders = pd.concat([pd.read_parquet(f) for f in silver], ignore_index=True)
+    mart = pd.read_parquet(data / "lake" / "gold" / "customer_rfm.parquet")
+    pd.testing.assert_frame_equal(mart, customer_rfm(orders), check_exact=True)
