@@ -6,7 +6,6 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -314,6 +313,8 @@ def distinct_invoices(invoices: pa.Table) -> pd.Series:
     pairs, 33 MiB: pandas +268 MiB, Arrow's count_distinct +200 MiB, DuckDB with this limit
     +37 MiB, measured).
     """
+    import duckdb  # here, not when the code location loads (its import takes ~0.1 s)
+
     with (
         tempfile.TemporaryDirectory(prefix="etl-distinct-") as spill,
         duckdb.connect(
