@@ -138,10 +138,7 @@ def _fold_aggregates(
         groups = days.chunks(AGGREGATE_GROUP_ROWS)
         for frame in read_groups(days, groups, categories=list(aggregate.categories)):
             for mart in folding:
-                partial = mart.fold.partial(frame)
-                if mart.name in partials:
-                    partial = mart.fold.merge([partials[mart.name], partial])
-                partials[mart.name] = partial
+                partials[mart.name] = mart.fold.add(partials.get(mart.name), frame)
             del frame  # before the group after the next is read
     return partials
 

@@ -103,6 +103,11 @@ class Fold:
     merge: Callable[[Sequence[Any]], Any]
     finish: Callable[..., pd.DataFrame]
 
+    def add(self, partial: Any | None, days: pd.DataFrame) -> Any:
+        """The running partial result (None: no group yet) with the next group of days."""
+        reduced = self.partial(days)
+        return reduced if partial is None else self.merge([partial, reduced])
+
 
 @dataclass(frozen=True)
 class MartSpec:

@@ -129,13 +129,10 @@ def test_empty_aggregates_give_empty_marts():
 def folded(mart, aggregate: pd.DataFrame, groups: list[list], *others) -> pd.DataFrame:
     """The mart as the whole-history step computes it: the aggregate read a group of days at
     a time, each group's partial merged into the running one."""
-    fold = mart.fold
     partial = None
     for days in groups:
-        group = aggregate[aggregate["order_date"].isin(days)]
-        group_partial = fold.partial(group)
-        partial = group_partial if partial is None else fold.merge([partial, group_partial])
-    return fold.finish(partial, *others)
+        partial = mart.fold.add(partial, aggregate[aggregate["order_date"].isin(days)])
+    return mart.fold.finish(partial, *others)
 
 
 def day_groups(aggregate: pd.DataFrame, sizes: list[int]) -> list[list]:
