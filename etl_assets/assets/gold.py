@@ -151,9 +151,6 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
     """The whole-history marts over every day of their daily aggregates, folded a group of
     days at a time, and the silver inputs no aggregate reduces (the catalogue), each read
     once; each mart can still be materialized alone."""
-    unfolded = [m.name for m in marts if m.fold is None and m.aggregates]
-    if unfolded:
-        raise ValueError(f"whole-history marts {unfolded} read daily aggregates: declare a fold")
     step = step_name(marts)  # gold__customer_rfm__product_performance__cohort_retention
     reads = {_name(r): r for m in marts for r in m.reads()}
     ins = {

@@ -131,7 +131,7 @@ class MartSpec:
     # WHOLE_HISTORY: daily aggregates read instead of the silver inputs they reduce; `compute`
     # then takes each aggregate's frame (every day) in place of that input's.
     aggregates: tuple[DailyAggregate, ...] = ()
-    # With one aggregate: how the step combines it a group of days at a time (see Fold).
+    # With its aggregate, and only then: how the step combines it a group of days at a time.
     fold: Fold | None = None
 
     def __post_init__(self) -> None:
@@ -157,8 +157,11 @@ class MartSpec:
         reduced = [a.input.source for a in self.aggregates]
         if not set(reduced) <= {i.source for i in self.inputs} or len(set(reduced)) != len(reduced):
             problems.append(f"each aggregate must reduce a different input of the mart: {reduced}")
-        if self.fold is not None and len(self.aggregates) != 1:
-            problems.append("a fold combines one daily aggregate: declare exactly one")
+        if len(self.aggregates) > 1 or bool(self.aggregates) != (self.fold is not None):
+            problems.append(
+                "a mart reads at most one daily aggregate, and declares a fold (partial, merge, "
+                "finish) exactly when it does"
+            )
         sources = [i.source for i in self.inputs]
         if not sources or len(set(sources)) != len(sources):
             problems.append(f"inputs must name each source once, and at least one: {sources}")
@@ -184,7 +187,7 @@ class MartSpec:
 
     def others(self) -> tuple[MartInput | DailyAggregate, ...]:
         """The reads a fold's `finish` takes after the partial: all but the folded aggregate."""
-        return tuple(r for r in self.reads() if self.fold is None or r not in self.aggregates)
+        return tuple(r for r in self.reads() if r not in self.aggregates)
 
 
 def _is_text(value: object) -> bool:

@@ -11,6 +11,7 @@ from etl_assets.marts.spec import (
     DAILY,
     WHOLE_HISTORY,
     DailyAggregate,
+    Fold,
     MartInput,
     MartSpec,
     aggregates_of,
@@ -67,6 +68,9 @@ def _AGGREGATE_OF(source: str) -> DailyAggregate:  # noqa: N802
     )
 
 
+_FOLD = Fold(partial=lambda days: days, merge=pd.concat, finish=lambda partial: partial)
+
+
 def _declare(**changes) -> MartSpec:
     fields = {
         "name": "totals",
@@ -95,6 +99,8 @@ def _declare(**changes) -> MartSpec:
         ({"column_descriptions": {"total": 3}}, "must be non-empty strings: \\['total'\\]"),
         ({"aggregates": (_AGGREGATE_OF("products"),)}, "reduce a different input"),
         ({"aggregates": (_AGGREGATE_OF("orders"),) * 2}, "reduce a different input"),
+        ({"aggregates": (_AGGREGATE_OF("orders"),)}, "declares a fold .* exactly when it does"),
+        ({"fold": _FOLD}, "declares a fold .* exactly when it does"),
         (
             {
                 "aggregates": (_AGGREGATE_OF("orders"),),
