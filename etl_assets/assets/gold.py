@@ -24,6 +24,7 @@ from etl_assets.assets.common import (
     table_schema,
 )
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
+from etl_assets.io.partitions import first_keys
 from etl_assets.io.read_ahead import read_groups
 from etl_assets.marts.spec import DailyAggregate, MartInput, MartSpec, aggregates_of, step_name
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
@@ -143,6 +144,20 @@ def _fold_aggregates(
     return partials
 
 
+def _coverage(days: LakePartitions) -> dict[str, object]:
+    """Which days the mart combined, and the days between its first and last with no aggregate
+    (not landed, or failed and so not built): they are not in the mart, and its
+    materialization says so. Days after the last are only not there yet."""
+    existing = set(days.existing)
+    spans = [i for i, key in enumerate(days.keys) if key in existing]
+    inside = days.keys[spans[0] : spans[-1] + 1] if spans else []
+    gaps = [key for key in inside if key not in existing]
+    coverage: dict[str, object] = {"days_combined": len(existing), "days_missing": len(gaps)}
+    if gaps:
+        coverage["missing_days"] = first_keys(gaps)
+    return coverage
+
+
 def _described(marts: Sequence[MartSpec], aggregate: DailyAggregate) -> str:
     return ", ".join(f"gold/{m.name}" for m in marts if aggregate in m.aggregates)
 
@@ -201,7 +216,8 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
             # the shared fold's time is counted in each mart that took part in it
             seconds = timing["seconds"] + (folding["seconds"] if mart.fold else 0.0)
             output = _gold_output(mart, frame, round(seconds, 3))
-            yield dg.Output(frame, output_name=mart.name, metadata=output.metadata)
+            coverage = _coverage(inputs[mart.aggregates[0].name]) if mart.fold else {}
+            yield dg.Output(frame, output_name=mart.name, metadata={**output.metadata, **coverage})
 
     return _marts
 

@@ -55,6 +55,25 @@ def test_the_mart_folds_every_materialized_day(sample_of, defs_for, instance, tm
     orders = pd.concat([pd.read_parquet(f) for f in silver], ignore_index=True)
     mart = pd.read_parquet(data / "lake" / "gold" / "customer_rfm.parquet")
     pd.testing.assert_frame_equal(mart, customer_rfm(orders), check_exact=True)
+    metadata = _mart_metadata(instance, "customer_rfm")
+    assert metadata["days_combined"].value == len(silver)
+    assert metadata["days_missing"].value == 0
+
+    # a day without its aggregate (a failed day is not built) is named, not silently absent
+    aggregates = sorted((data / "lake" / "gold" / "customer_daily").glob("*.parquet"))
+    aggregates[1].unlink()
+    job = defs.resolve_job_def(MEDALLION_JOB)
+    rfm = dg.AssetKey(["gold", "customer_rfm"])
+    assert job.execute_in_process(instance=instance, asset_selection=[rfm]).success
+    metadata = _mart_metadata(instance, "customer_rfm")
+    assert metadata["days_combined"].value == len(silver) - 1
+    assert metadata["days_missing"].value == 1
+    assert metadata["missing_days"].value == aggregates[1].stem
+
+
+def _mart_metadata(instance, mart: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(["gold", mart]))
+    return event.asset_materialization.metadata
 
 
 def test_loading_the_code_location_does_not_import_duckdb():
