@@ -22,6 +22,7 @@ import pandas as pd
 from etl_assets.assets.bronze import bronze_key
 from etl_assets.assets.column_docs import quarantine_descriptions, silver_descriptions
 from etl_assets.assets.common import frame_schema, stopwatch
+from etl_assets.assets.materializations import materialized_since
 from etl_assets.assets.silver_outputs import (
     operator_metadata,
     quarantine_key,
@@ -54,28 +55,6 @@ def _applied_through(instance: dg.DagsterInstance, key: dg.AssetKey) -> int | No
     return int(value.value) if value is not None else None
 
 
-def _bronze_since(
-    instance: dg.DagsterInstance, key: dg.AssetKey, after: int | None
-) -> tuple[set[str], int | None]:
-    """The bronze partitions materialized after storage id `after` (all of them when None),
-    and the latest storage id seen."""
-    days: set[str] = set()
-    latest, cursor = after, None
-    while True:
-        page = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
-            limit=1000,
-            cursor=cursor,
-            ascending=True,
-        )
-        for record in page.records:
-            days.add(record.partition_key)
-            latest = max(latest or 0, record.storage_id)
-        if not page.has_more:
-            return days, latest
-        cursor = page.cursor
-
-
 def silver_history(
     context: dg.AssetExecutionContext,
     spec: SourceSpec,
@@ -89,7 +68,9 @@ def silver_history(
     history, quarantine = lake.load_previous(key), lake.load_previous(q_key)
     after = _applied_through(context.instance, key)
     rebuild = history is None or quarantine is None or after is None
-    changed, latest = _bronze_since(context.instance, bronze_key(spec), None if rebuild else after)
+    changed, latest = materialized_since(
+        context.instance, bronze_key(spec), None if rebuild else after
+    )
     existing = bronze.existing
     if not existing:  # before anything is read
         raise dg.Failure(description=f"bronze/{spec.name} has never been materialized.")
