@@ -21,6 +21,7 @@ from pydantic import Field
 from upath import UPath
 
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, DailyFrames, LakePartitions
+from etl_assets.io.lake.checkpoints import LakeCheckpoints
 from etl_assets.io.lake.commit_log import AssetFiles, asset_write, commit_all, recover_if_needed
 from etl_assets.io.lake.partition_metadata import each_partition_its_own
 from etl_assets.io.lake.paths import (
@@ -234,6 +235,10 @@ class ParquetLakeIOManager(dg.ConfigurableIOManager):
         if metadata.get(ALLOW_MISSING_PARTITIONS):
             frame.attrs[MISSING_PARTITIONS_ATTR] = missing
         return frame
+
+    def checkpoints(self) -> LakeCheckpoints:
+        """Where a step keeps its own state between runs, in this lake (checkpoints.py)."""
+        return LakeCheckpoints(self.base_path)
 
     def load_previous(self, asset_key: dg.AssetKey) -> pd.DataFrame | None:
         """An unpartitioned asset's stored frame, or None when it was never written: for an
