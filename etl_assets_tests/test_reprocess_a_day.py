@@ -58,19 +58,37 @@ def runs(sample_of, defs_for, tmp_path_factory):
     ):
         patch.setattr(gold_assets, "AGGREGATE_GROUP_ROWS", 1)
         _run(defs_for, incremental, DAYS, instance)
+        folds = {"all days": _fold_metadata(instance)}
         before = {m.name: _read(incremental, "gold", m.name) for m in RETAIL_MARTS}
         before["customers"] = _read(incremental, "silver", "customers")
         _replace_day(incremental, second, REPLACED)
         _run(defs_for, incremental, RERUN, instance)
+        folds["rerun"] = _fold_metadata(instance)
         applied = _days_applied(instance)
         _run(defs_for, incremental, DAYS[-1:], instance)  # a daily run of the last day
+        folds["daily"] = _fold_metadata(instance)
         assert _days_applied(instance) == 1, "a daily run applies its own snapshot only"
 
     rebuilt = copy_landing(first, tmp_path_factory.mktemp("rebuilt"))
     _replace_day(rebuilt, second, REPLACED)
     with dg.DagsterInstance.ephemeral() as instance:
         _run(defs_for, rebuilt, DAYS, instance)
-    return incremental, rebuilt, before, applied
+    return incremental, rebuilt, before, applied, folds
+
+
+FOLDING = [m.name for m in RETAIL_MARTS if m.fold is not None]
+
+
+def _fold_metadata(instance: dg.DagsterInstance) -> dict[str, dict]:
+    """Per folding mart, its last materialization's checkpoint figures."""
+    figures = {}
+    for mart in FOLDING:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["gold", mart]))
+        metadata = event.asset_materialization.metadata
+        figures[mart] = {
+            k: v.value for k, v in metadata.items() if "checkpoint" in k or k == "days_folded"
+        }
+    return figures
 
 
 def _days_applied(instance: dg.DagsterInstance) -> int:
@@ -92,7 +110,7 @@ def defs_for():
 
 @pytest.mark.parametrize("mart", [m.name for m in RETAIL_MARTS])
 def test_every_mart_equals_a_rebuild_after_a_day_is_reprocessed(runs, mart):
-    incremental, rebuilt, before, _ = runs
+    incremental, rebuilt, before, _, _ = runs
     after = _read(incremental, "gold", mart)
     pd.testing.assert_frame_equal(after, _read(rebuilt, "gold", mart), check_exact=True)
     assert not after.equals(before[mart]), "the replaced day changed nothing: no test"
@@ -100,7 +118,7 @@ def test_every_mart_equals_a_rebuild_after_a_day_is_reprocessed(runs, mart):
 
 @pytest.mark.parametrize("asset", ["customers", "customers_quarantine"])
 def test_the_customers_history_equals_a_rebuild(runs, asset):
-    incremental, rebuilt, before, applied = runs
+    incremental, rebuilt, before, applied, _ = runs
     after = _read(incremental, "silver", asset)
     pd.testing.assert_frame_equal(after, _read(rebuilt, "silver", asset), check_exact=True)
     if asset == "customers":
@@ -108,3 +126,21 @@ def test_the_customers_history_equals_a_rebuild(runs, asset):
         # carried forward, not rebuilt: the run's days (the replaced one and the one before,
         # whose bronze it rewrote too) and the days after them, not the first day
         assert applied == len([d for d in DAYS if d >= RERUN[0]]) < len(DAYS)
+
+
+@pytest.mark.parametrize("mart", FOLDING)
+def test_a_daily_run_resumes_from_the_checkpoint_a_reprocessed_day_discards(runs, mart):
+    """The folds keep every day before the latest day's month (January here) in a checkpoint:
+    the reprocessed January days make the rerun fold every day again, and the daily run after
+    it folds February's days only. Both give the rebuild's marts (the test above)."""
+    folds = runs[-1]
+    first, rerun, daily = folds["all days"][mart], folds["rerun"][mart], folds["daily"][mart]
+    assert first["checkpoint_saved_through"] == "2024-01-31"
+    assert first["days_folded"] == len(DAYS)
+    assert "2024-01-30, 2024-01-31 re-materialized" in rerun["checkpoint_discarded"]
+    assert rerun["checkpoint_resumed_through"] == ""
+    assert rerun["days_folded"] == len(DAYS)
+    assert rerun["checkpoint_saved_through"] == "2024-01-31"
+    assert daily["checkpoint_resumed_through"] == "2024-01-31"
+    assert daily["checkpoint_discarded"] == ""
+    assert daily["days_folded"] == 2  # 2024-02-01 and 2024-02-02

@@ -23,9 +23,9 @@ from etl_assets.assets.common import (
     stopwatch,
     table_schema,
 )
+from etl_assets.assets.gold_fold import FoldedMart, fold_aggregates
 from etl_assets.io.daily_frames import CATEGORIES, COLUMNS, GROUP_ROWS, DailyFrames, LakePartitions
 from etl_assets.io.partitions import first_keys
-from etl_assets.io.read_ahead import read_groups
 from etl_assets.marts.spec import DailyAggregate, MartInput, MartSpec, aggregates_of, step_name
 from etl_assets.resource_keys import LAKE_DAY_BY_DAY, LAKE_IO_MANAGER
 
@@ -121,27 +121,22 @@ def _aggregate_input(aggregate: DailyAggregate) -> dg.AssetIn:
 
 
 def _fold_aggregates(
-    marts: Sequence[MartSpec], inputs: Mapping[str, LakePartitions]
-) -> dict[str, object]:
-    """Each mart's partial result of every day of its aggregate. Each aggregate is read once,
-    a group of days at a time, and every mart folding it takes each group: memory follows a
-    group and the partial results, not the history."""
-    partials: dict[str, object] = {}
+    context: dg.AssetExecutionContext,
+    marts: Sequence[MartSpec],
+    inputs: Mapping[str, LakePartitions],
+) -> dict[str, FoldedMart]:
+    """Each folding mart's partial result of every day of its aggregate (gold_fold.py), the
+    days before the current month resumed from the mart's checkpoint in the lake."""
     for aggregate in aggregates_of(marts):
-        days = inputs[aggregate.name]
-        if not days.existing:
+        if not inputs[aggregate.name].existing:
             raise dg.Failure(
                 description=f"{_described(marts, aggregate)} need gold/{aggregate.name}, which "
                 f"has no materialized partition: materialize gold/{aggregate.name} first.",
                 allow_retries=False,
             )
-        folding = [m for m in marts if aggregate in m.aggregates]
-        groups = days.chunks(AGGREGATE_GROUP_ROWS)
-        for frame in read_groups(days, groups, categories=list(aggregate.categories)):
-            for mart in folding:
-                partials[mart.name] = mart.fold.add(partials.get(mart.name), frame)
-            del frame  # before the group after the next is read
-    return partials
+    lake = getattr(context.resources, LAKE_IO_MANAGER, None)
+    checkpoints = lake.checkpoints() if hasattr(lake, "checkpoints") else None
+    return fold_aggregates(context, marts, inputs, checkpoints, AGGREGATE_GROUP_ROWS)
 
 
 def _coverage(days: LakePartitions) -> dict[str, object]:
@@ -192,6 +187,7 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
         internal_asset_deps={mart.name: {_key(r.asset) for r in mart.reads()} for mart in marts},
         can_subset=True,
         retry_policy=retries.PUBLISH_RETRY,
+        required_resource_keys={LAKE_IO_MANAGER},  # the checkpoints of the folds
     )
     def _marts(context: dg.AssetExecutionContext, **inputs):
         selected = [m for m in marts if _key(m.asset) in context.selected_asset_keys]
@@ -205,18 +201,23 @@ def _whole_history_marts(marts: Sequence[MartSpec]) -> dg.AssetsDefinition:
         for mart in selected:  # before the fold: say what is missing first
             _require_rows(mart, others_of[mart.name])
         with stopwatch() as folding:
-            partials = _fold_aggregates([m for m in selected if m.fold], inputs)
+            folded = _fold_aggregates(context, [m for m in selected if m.fold], inputs)
         for mart in selected:
             others = others_of.pop(mart.name)
             with stopwatch() as timing:
                 if mart.fold is not None:
-                    frame = mart.fold.finish(partials.pop(mart.name), *others.values())
+                    frame = mart.fold.finish(folded[mart.name].partial, *others.values())
                 else:
                     frame = mart.compute(*others.values())
             # the shared fold's time is counted in each mart that took part in it
             seconds = timing["seconds"] + (folding["seconds"] if mart.fold else 0.0)
             output = _gold_output(mart, frame, round(seconds, 3))
-            coverage = _coverage(inputs[mart.aggregates[0].name]) if mart.fold else {}
+            coverage = {}
+            if mart.fold:
+                coverage = {
+                    **_coverage(inputs[mart.aggregates[0].name]),
+                    **folded.pop(mart.name).metadata(),
+                }
             yield dg.Output(frame, output_name=mart.name, metadata={**output.metadata, **coverage})
 
     return _marts

@@ -153,7 +153,11 @@ CUSTOMER_RFM = MartSpec(
     aggregates=(CUSTOMER_DAILY,),
     compute=customers.customer_rfm_of_days,
     fold=Fold(
-        customers.customer_rfm_partial, customers.customer_rfm_merge, customers.customer_rfm_finish
+        customers.customer_rfm_partial,
+        customers.customer_rfm_merge,
+        customers.customer_rfm_finish,
+        to_tables=customers.customer_rfm_tables,
+        from_tables=customers.customer_rfm_from_tables,
     ),
     suite=(
         *_rules.key_rules(customers.CUSTOMER_RFM_KEYS),

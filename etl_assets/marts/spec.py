@@ -86,6 +86,14 @@ class DailyAggregate:
         return {}
 
 
+def _one_table(partial: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {"partial": partial}
+
+
+def _the_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    return tables["partial"]
+
+
 @dataclass(frozen=True)
 class Fold:
     """How a whole-history mart combines its daily aggregate a group of days at a time, so its
@@ -96,12 +104,18 @@ class Fold:
     consecutive groups of days, in day order, into the partial result of all their days;
     `finish(partial, *others)` is the mart, `others` being the mart's other reads in order.
     The mart's `compute` over every day must equal `finish(partial(every day), *others)`,
-    however the days are grouped.
+    however the days are grouped, and `from_tables(to_tables(partial))` must finish the same
+    as `partial`.
     """
 
     partial: Callable[[pd.DataFrame], Any]
     merge: Callable[[Sequence[Any]], Any]
     finish: Callable[..., pd.DataFrame]
+    # The partial result as named tables (DataFrames or Arrow tables) and back, so the step can
+    # keep it between runs (a checkpoint of the days before the current month). By default
+    # the partial result is one DataFrame.
+    to_tables: Callable[[Any], Mapping[str, Any]] = _one_table
+    from_tables: Callable[[Mapping[str, Any]], Any] = _the_table
 
     def add(self, partial: Any | None, days: pd.DataFrame) -> Any:
         """The running partial result (None: no group yet) with the next group of days."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl_assets.io.lake.checkpoints import CHECKPOINTS_DIR
+
 # Lineage that differs between two runs of the same data by design.
 RUN_SPECIFIC = ("_batch_id", "_ingested_at")
 
@@ -17,7 +19,8 @@ def lake_fingerprint(lake: Path) -> dict[str, str]:
     every other file below the lake (a staged file or backup left behind shows up)."""
     prints: dict[str, str] = {}
     for path in sorted(lake.rglob("*")):
-        if not path.is_file() or ".locks" in path.parts:
+        # locks, and the steps' checkpoints (their own state, not the lake's data)
+        if not path.is_file() or {".locks", CHECKPOINTS_DIR} & set(path.parts):
             continue
         relative = path.relative_to(lake).as_posix()
         if path.suffix != ".parquet" or path.name.startswith("."):

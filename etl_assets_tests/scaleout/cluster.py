@@ -37,6 +37,7 @@ import pandas as pd
 
 from etl_assets.automation.executors import worker_environment
 from etl_assets.automation.workers import Worker, WorkerPool
+from etl_assets.io.lake.checkpoints import CHECKPOINTS_DIR
 from etl_assets.settings import Settings, load_settings
 from etl_assets_tests.postgres_fixtures import TemporaryDatabase, in_ci
 
@@ -438,7 +439,9 @@ def failures(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> list[str]:
 
 
 def lake_files(lake: Path) -> list[Path]:
-    return sorted(path.relative_to(lake) for path in lake.rglob("*.parquet"))
+    """The lake's data files (not the folds' checkpoints: their own state)."""
+    files = (path.relative_to(lake) for path in lake.rglob("*.parquet"))
+    return sorted(path for path in files if path.parts[0] != CHECKPOINTS_DIR)
 
 
 def lake_differences(lake: Path, reference: Path, ignore: Sequence[str] = RUN_COLUMNS) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -290,6 +290,17 @@ def customer_rfm_merge(partials: Sequence[RfmPartial]) -> RfmPartial:
     invoices = pa.concat_tables([p.invoices for p in partials])  # chunks, not copies
     latest = pd.Series([p.latest_day for p in partials], dtype=DATE).max()
     return RfmPartial(invoices, _totals([p.totals for p in partials]), latest)
+
+
+def customer_rfm_tables(partial: RfmPartial) -> dict[str, pa.Table | pd.DataFrame]:
+    """The partial result as tables, to keep between runs (`customer_rfm_from_tables`)."""
+    latest = pd.DataFrame({"latest_day": pd.Series([partial.latest_day], dtype=DATE)})
+    return {"invoices": partial.invoices, "totals": partial.totals, "latest_day": latest}
+
+
+def customer_rfm_from_tables(tables: Mapping[str, pa.Table | pd.DataFrame]) -> RfmPartial:
+    """The partial result kept by `customer_rfm_tables`."""
+    return RfmPartial(tables["invoices"], tables["totals"], tables["latest_day"]["latest_day"][0])
 
 
 def customer_rfm_finish(partial: RfmPartial) -> pd.DataFrame:
