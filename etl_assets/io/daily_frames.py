@@ -130,6 +130,7 @@ class LakePartitions:
     def chunks(self, max_rows: int, keys: Sequence[str] | None = None) -> list[list[str]]:
         """Consecutive existing keys (of ``keys``, default all) grouped so each group holds
         at most ``max_rows`` rows: bounded memory, few calls per group."""
-        counts = self.row_counts()
-        wanted = counts if keys is None else {k: counts[k] for k in keys if k in counts}
-        return consecutive_groups(wanted, max_rows)
+        # only the wanted keys' footers: a fold after a checkpoint wants this month's days
+        missing = set(self.missing)
+        wanted = self.existing if keys is None else [k for k in keys if k not in missing]
+        return consecutive_groups(self._rows(wanted), max_rows)
