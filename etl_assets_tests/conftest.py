@@ -31,6 +31,17 @@ def pytest_configure(config) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: only called when xdist runs
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (`make test`): by module, and the server tests on one worker
+    (etl_assets_tests/parallel.py says why)."""
+    if config.getvalue("dist") == "loadscope":
+        from etl_assets_tests.parallel import ModuleAndServersScheduling
+
+        return ModuleAndServersScheduling(config, log)
+    return None
+
+
 SAMPLE_DAYS = 3
 SAMPLE_ROWS = 2_000
 SAMPLE_START = "2024-01-01"
