@@ -32,7 +32,7 @@ SERVER_TESTS = ("etl_assets_tests/e2e/", "etl_assets_tests/scaleout/")
 # The slowest modules after SERVERS, slowest first (`pytest --durations=0`, summed per
 # module). Only the order of the run depends on this list: a module missing here runs later.
 SLOWEST = (
-    "etl_assets_tests/faults/test_runs.py",  # about 135 s with two workers
+    "etl_assets_tests/faults/test_runs.py",  # 100 s or more with two workers
     "etl_assets_tests/faults/test_warehouse.py",
     "etl_assets_tests/test_pipeline_end_to_end.py",
     "etl_assets_tests/automation/test_changed.py",
