@@ -103,7 +103,8 @@ class LakeCheckpoints:
                 _replace(directory / MANIFEST, json.dumps(manifest, default=str).encode())
                 self._remove_others(directory, keep={write_id, previous})
             return True
-        except OSError as error:
+        except (OSError, pa.ArrowException, ValueError, TypeError) as error:
+            # a disk, or a partial result Arrow cannot hold: the run goes on without it
             log.warning(f"checkpoint of {asset_key.to_user_string()} not saved ({error})")
             _remove_tree(directory / write_id)
             return False

@@ -91,3 +91,10 @@ def test_a_damaged_checkpoint_is_unreadable_not_wrong(tmp_path, damage):
         table_file.unlink()
     with pytest.raises(UnreadableCheckpoint, match="manifest.json"):
         store.load(KEY)
+
+
+def test_a_partial_arrow_cannot_hold_is_not_saved_and_fails_nothing(tmp_path):
+    store = LakeCheckpoints(str(tmp_path))
+    mixed = pd.DataFrame({"value": [1, "one", 2.5]})  # object column of mixed types
+    assert store.save(KEY, FACTS, {"partial": mixed}) is False
+    assert store.load(KEY) is None
