@@ -61,6 +61,7 @@ def test_a_checkpoint_that_no_longer_holds_the_days_is_not_used(
 
     damages = [
         (damage_a_table, "unreadable"),
+        (lambda m: m["tables"].pop("invoices"), "unreadable"),  # a table the fold needs
         (lambda m: m["facts"].update(code_version="older"), "code version changed"),
         (lambda m: (data / "lake" / "gold" / "customer_daily" / "2024-01-30.parquet").unlink(),
          "the days of gold/customer_daily up to 2024-01-31 changed"),

@@ -18,6 +18,7 @@ The step decides whether a checkpoint is still valid from the `facts` it saved w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -113,7 +114,7 @@ class LakeCheckpoints:
         """Two saves of one checkpoint never interleave (local lakes; elsewhere a no-op)."""
         directory = self.directory(asset_key)
         if not is_local(directory):
-            return _NoLock()
+            return contextlib.nullcontext()
         return FileLock(os.path.join(directory.path, ".lock"))
 
     @staticmethod
@@ -128,14 +129,6 @@ class LakeCheckpoints:
         for child in directory.iterdir():
             if child.is_dir() and child.name not in keep:
                 _remove_tree(child)
-
-
-class _NoLock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        return False
 
 
 def _write(path: UPath, write) -> None:
